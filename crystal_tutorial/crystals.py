@@ -1,0 +1,260 @@
+"""Crystals: a periodic unit cell, the four cubic prototypes, the demo data set, real crystals.
+
+A crystal is a lattice (three vectors a, b, c, the rows of a (3, 3) matrix, in Å) plus the
+fractional coordinates of the atoms in one cell and their atomic numbers. Cartesian positions
+are ``cart_coords = frac_coords @ lattice`` (the convention of ASE, pymatgen and spglib).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+# 1 amu in grams divided by 1 Å^3 in cm^3: converts amu / Å^3 to g / cm^3.
+AMU_PER_A3_TO_G_PER_CM3 = 1.66053906660
+
+PROTOTYPE_SITES = {
+    # Fractional coordinates of the conventional cubic cells.
+    "sc": [[0.0, 0.0, 0.0]],
+    "bcc": [[0.0, 0.0, 0.0], [0.5, 0.5, 0.5]],
+    "fcc": [[0.0, 0.0, 0.0], [0.0, 0.5, 0.5], [0.5, 0.0, 0.5], [0.5, 0.5, 0.0]],
+    "diamond": [[0.0, 0.0, 0.0], [0.0, 0.5, 0.5], [0.5, 0.0, 0.5], [0.5, 0.5, 0.0],
+                [0.25, 0.25, 0.25], [0.25, 0.75, 0.75], [0.75, 0.25, 0.75], [0.75, 0.75, 0.25]],
+}
+PROTOTYPES = tuple(PROTOTYPE_SITES)  # ("sc", "bcc", "fcc", "diamond")
+
+# The demo data set (the hello-world's 10 structures) lives in a 5 Å cubic cell of silicon.
+DEMO_LATTICE_A = 5.0
+DEMO_NUMBER = 14
+DEMO_JITTER = 0.01  # standard deviation of the Gaussian jitter, in fractional units (0.05 Å)
+
+# Real elemental crystals, conventional cubic cells, lattice constants from ASE's
+# ``ase.data.reference_states`` (experimental values, Kittel, "Introduction to Solid State Physics").
+REFERENCE_ELEMENTS = ("Cu", "Al", "Ni", "Ag", "Au", "Pb", "Fe", "W", "Na", "Mo", "Cr",
+                      "Si", "C", "Ge", "Po")
+
+
+def _as_float_array(name, value, ndim_shape):
+    try:
+        arr = np.array(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}: {exc}") from None
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class Crystal:
+    """A periodic crystal: ``lattice`` (3, 3) rows a, b, c in Å; ``frac_coords`` (N, 3); ``numbers`` (N,).
+
+    Validated on construction: shapes, finite values, a non-singular lattice, N >= 1 and atomic
+    numbers in 1..118. Left-handed lattices are allowed (``handedness`` says which).
+    The arrays are stored read-only, so a ``Crystal`` cannot change after it is made.
+    """
+
+    lattice: np.ndarray
+    frac_coords: np.ndarray
+    numbers: np.ndarray
+    _volume: float = field(init=False, repr=False)
+
+    def __post_init__(self):
+        lattice = _as_float_array("lattice", self.lattice, (3, 3))
+        if lattice.shape != (3, 3):
+            raise ValueError(f"lattice must have shape (3, 3) (rows a, b, c in Å), got {lattice.shape}")
+        if not np.all(np.isfinite(lattice)):
+            raise ValueError("lattice contains NaN or infinite values")
+        det = float(np.linalg.det(lattice))
+        lengths = np.linalg.norm(lattice, axis=1)
+        if lengths.min() < 1e-8 or abs(det) < 1e-8 * float(np.prod(lengths)):
+            raise ValueError(
+                f"lattice is singular (volume {det:.3g} Å^3): its three vectors lie in a plane or one is "
+                "zero; a unit cell needs three independent lattice vectors")
+        frac = _as_float_array("frac_coords", self.frac_coords, (None, 3))
+        if frac.ndim != 2 or frac.shape[1] != 3:
+            raise ValueError(f"frac_coords must have shape (N, 3), got {frac.shape}")
+        if frac.shape[0] < 1:
+            raise ValueError("a crystal needs at least one atom (frac_coords has N = 0 rows)")
+        if not np.all(np.isfinite(frac)):
+            raise ValueError("frac_coords contains NaN or infinite values")
+        numbers = np.asarray(self.numbers)
+        if numbers.ndim == 0:
+            numbers = np.full(frac.shape[0], numbers)
+        if numbers.shape != (frac.shape[0],):
+            raise ValueError(
+                f"numbers must have shape (N,) = ({frac.shape[0]},) to match frac_coords, got {numbers.shape}")
+        if not np.all(np.isfinite(numbers.astype(float))) or not np.all(np.mod(numbers, 1) == 0):
+            raise ValueError(f"numbers must be whole atomic numbers, got {numbers}")
+        numbers = numbers.astype(int)
+        if numbers.min() < 1 or numbers.max() > 118:
+            raise ValueError(f"atomic numbers must lie in 1..118, got values from {numbers.min()} to {numbers.max()}")
+        for arr in (lattice, frac, numbers):
+            arr.setflags(write=False)
+        object.__setattr__(self, "lattice", lattice)
+        object.__setattr__(self, "frac_coords", frac)
+        object.__setattr__(self, "numbers", numbers)
+        object.__setattr__(self, "_volume", det)
+
+    # --- derived quantities -------------------------------------------------------------
+    @property
+    def n_atoms(self) -> int:
+        return int(self.frac_coords.shape[0])
+
+    @property
+    def cart_coords(self) -> np.ndarray:
+        """Cartesian positions in Å, (N, 3) = frac_coords (N, 3) @ lattice (3, 3)."""
+        return self.frac_coords @ self.lattice
+
+    @property
+    def volume(self) -> float:
+        """Cell volume |det(lattice)| in Å^3."""
+        return abs(self._volume)
+
+    @property
+    def handedness(self) -> str:
+        """"right" if det(lattice) > 0 (a, b, c form a right-handed set), else "left"."""
+        return "right" if self._volume > 0 else "left"
+
+    @property
+    def density(self) -> float:
+        """Mass density in g/cm^3: sum of atomic masses (amu) / volume (Å^3) x 1.6605."""
+        from ase.data import atomic_masses
+        return float(atomic_masses[self.numbers].sum() / self.volume * AMU_PER_A3_TO_G_PER_CM3)
+
+    @property
+    def symbols(self) -> list[str]:
+        from ase.data import chemical_symbols
+        return [chemical_symbols[z] for z in self.numbers]
+
+    @property
+    def formula(self) -> str:
+        symbols = self.symbols
+        return "".join(f"{s}{symbols.count(s) if symbols.count(s) > 1 else ''}"
+                       for s in dict.fromkeys(symbols))
+
+    def wrapped(self) -> "Crystal":
+        """The same crystal with every fractional coordinate wrapped into [0, 1)."""
+        from .pbc import wrap
+        return Crystal(self.lattice, wrap(self.frac_coords), self.numbers)
+
+    def __repr__(self) -> str:
+        a, b, c = np.linalg.norm(self.lattice, axis=1)
+        return (f"Crystal({self.formula}, N={self.n_atoms}, a={a:.3f} b={b:.3f} c={c:.3f} Å, "
+                f"V={self.volume:.2f} Å^3, density={self.density:.3f} g/cm^3)")
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Crystal):
+            return NotImplemented
+        return (np.array_equal(self.lattice, other.lattice) and np.array_equal(self.frac_coords, other.frac_coords)
+                and np.array_equal(self.numbers, other.numbers))
+
+    __hash__ = None
+
+    # --- conversions --------------------------------------------------------------------
+    def to_ase(self):
+        """An ``ase.Atoms`` with the same cell, scaled positions and numbers, periodic in 3D."""
+        from ase import Atoms
+        return Atoms(numbers=self.numbers, cell=self.lattice, scaled_positions=self.frac_coords, pbc=True)
+
+    @classmethod
+    def from_ase(cls, atoms) -> "Crystal":
+        """Build a ``Crystal`` from an ``ase.Atoms`` (which must have a full 3D cell)."""
+        if not hasattr(atoms, "get_scaled_positions"):
+            raise TypeError(f"from_ase expects an ase.Atoms, got {type(atoms).__name__}")
+        if atoms.cell.rank != 3:
+            raise ValueError(f"the Atoms object has a {atoms.cell.rank}D cell; a crystal needs three lattice vectors")
+        return cls(np.array(atoms.cell[:]), atoms.get_scaled_positions(wrap=False), atoms.numbers)
+
+    def to_spglib(self) -> tuple:
+        """The ``(lattice, positions, numbers)`` tuple spglib takes."""
+        return (np.array(self.lattice), np.array(self.frac_coords), np.array(self.numbers))
+
+    def supercell(self, reps=(2, 2, 2)) -> "Crystal":
+        """The crystal repeated ``reps`` = (n_a, n_b, n_c) times along a, b, c."""
+        reps = np.asarray(reps, dtype=int).reshape(-1)
+        if reps.shape != (3,) or reps.min() < 1:
+            raise ValueError(f"reps must be three positive integers, got {reps.tolist()}")
+        shifts = np.stack(np.meshgrid(*[np.arange(n) for n in reps], indexing="ij"), -1).reshape(-1, 3)  # (R, 3)
+        frac = (self.frac_coords[None, :, :] + shifts[:, None, :]) / reps  # (R, N, 3)
+        return Crystal(self.lattice * reps[:, None], frac.reshape(-1, 3), np.tile(self.numbers, len(shifts)))
+
+
+def prototype(name: str, a: float = DEMO_LATTICE_A, number: int = DEMO_NUMBER) -> Crystal:
+    """Conventional cubic cell of ``"sc"`` (1 atom), ``"bcc"`` (2), ``"fcc"`` (4) or ``"diamond"`` (8).
+
+    ``a`` is the cubic lattice constant in Å, ``number`` the atomic number of every atom.
+    """
+    if name not in PROTOTYPE_SITES:
+        raise ValueError(f"unknown prototype {name!r}; expected one of {list(PROTOTYPE_SITES)}")
+    if not np.isfinite(a) or a <= 0:
+        raise ValueError(f"lattice constant a must be a positive number of Å, got {a}")
+    sites = np.array(PROTOTYPE_SITES[name])
+    return Crystal(np.eye(3) * float(a), sites, np.full(len(sites), number))
+
+
+def jitter(crystal: Crystal, sigma: float, rng: np.random.Generator) -> Crystal:
+    """Add Gaussian noise of standard deviation ``sigma`` (fractional units) to every coordinate, then wrap."""
+    if not np.isfinite(sigma) or sigma < 0:
+        raise ValueError(f"sigma must be a non-negative fractional displacement, got {sigma}")
+    from .pbc import wrap
+    frac = crystal.frac_coords + sigma * rng.standard_normal(crystal.frac_coords.shape)
+    return Crystal(crystal.lattice, wrap(frac), crystal.numbers)
+
+
+def demo_dataset(seed: int = 0) -> list[Crystal]:
+    """The hello-world's 10 training structures, deterministic for a ``seed``.
+
+    The four prototypes (SC, FCC, BCC, diamond; silicon in a 5 Å cubic cell), then six perturbed
+    variants, cycling SC, FCC, BCC, diamond, SC, FCC: each fractional coordinate gets Gaussian
+    jitter of standard deviation ``DEMO_JITTER`` = 0.01 (0.05 Å) and is wrapped into [0, 1).
+    """
+    rng = np.random.default_rng(seed)
+    bases = [prototype(name) for name in ("sc", "fcc", "bcc", "diamond")]
+    variants = [jitter(bases[i % 4], DEMO_JITTER, rng) for i in range(6)]
+    return bases + variants
+
+
+def reference_crystals(elements=REFERENCE_ELEMENTS) -> dict[str, Crystal]:
+    """Real elemental crystals in their conventional cubic cells, built by ``ase.build.bulk``.
+
+    Lattice constants are ASE's experimental reference values (``ase.data.reference_states``).
+    Returns ``{symbol: Crystal}``, e.g. ``reference_crystals()["Cu"]`` is FCC copper, a = 3.61 Å.
+    """
+    from ase.build import bulk
+    from ase.data import atomic_numbers, reference_states
+    out = {}
+    for symbol in elements:
+        if symbol not in atomic_numbers:
+            raise ValueError(f"unknown element symbol {symbol!r}")
+        state = reference_states[atomic_numbers[symbol]]
+        if not state or state.get("symmetry") not in PROTOTYPE_SITES:
+            raise ValueError(f"{symbol} has no cubic sc/fcc/bcc/diamond reference structure in ASE's data")
+        out[symbol] = Crystal.from_ase(bulk(symbol, state["symmetry"], a=state["a"], cubic=True)).wrapped()
+    return out
+
+
+def read_cif(path) -> Crystal:
+    """Read the first structure of a CIF file through ASE. A malformed file raises ``ValueError``."""
+    from ase.io import read
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no CIF file at {path}")
+    try:
+        atoms = read(str(path), format="cif")
+    except Exception as exc:  # ASE raises many kinds of errors on bad CIFs
+        raise ValueError(f"could not read {path} as CIF: {type(exc).__name__}: {exc}") from None
+    if isinstance(atoms, list):
+        atoms = atoms[0]
+    try:
+        return Crystal.from_ase(atoms)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path} does not describe a valid crystal: {exc}") from None
+
+
+def write_cif(crystal: Crystal, path) -> Path:
+    """Write ``crystal`` to ``path`` as CIF through ASE (VESTA, pymatgen and OVITO read it)."""
+    from ase.io import write
+    if not isinstance(crystal, Crystal):
+        raise TypeError(f"write_cif expects a Crystal, got {type(crystal).__name__}")
+    path = Path(path)
+    write(str(path), crystal.to_ase(), format="cif")
+    return path
