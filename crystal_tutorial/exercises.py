@@ -22,6 +22,9 @@ class Result(str):
         obj.ok = ok
         return obj
 
+    def _ipython_display_(self):
+        """Already printed by :func:`check`; show nothing more when it is a cell's last value."""
+
 
 def check(name: str, answer, expected=None, *, rtol: float = 1e-6, atol: float = 0.0, test=None,
           hint: str = "") -> Result:

@@ -48,7 +48,8 @@ def _check_lattice(lattice, batch_shape=None):
         raise ValueError(f"lattice must have shape (3, 3) or (B, 3, 3) (rows a, b, c in Å), got {lattice.shape}")
     _check_finite("lattice", lattice)
     det = np.linalg.det(lattice)
-    if np.any(np.abs(det) < 1e-8 * np.prod(np.linalg.norm(lattice, axis=-1), axis=-1)):
+    lengths = np.linalg.norm(lattice, axis=-1)
+    if np.any(lengths.min(axis=-1) < 1e-8) or np.any(np.abs(det) < 1e-8 * np.prod(lengths, axis=-1)):
         raise ValueError("lattice is singular: its vectors lie in a plane; a cell needs three independent vectors")
     return lattice
 

@@ -110,3 +110,29 @@ def plot_crystal_mpl(crystal: Crystal, ax=None, supercell=(1, 1, 1), boundary_im
     ax.set_box_aspect(np.ptp(np.vstack([cart, edges[~np.isnan(edges[:, 0])]]), axis=0) + 1e-9)
     ax.set_title(title if title is not None else f"{crystal.formula}, {crystal.n_atoms} atoms")
     return ax
+
+
+# Slider ranges of the notebook 01 crystal explorer, checked by render_prototype_explorer.
+EXPLORER_RANGES = {"a": (2.0, 8.0), "perturbation": (0.0, 0.2), "supercell": (1, 3)}
+
+
+def render_prototype_explorer(name: str = "fcc", a: float = 4.0, perturbation: float = 0.0, supercell: int = 1,
+                              number: int = 29, seed: int = 0):
+    """Notebook 01's explorer: prototype ``name`` with lattice constant ``a`` (Å), Gaussian jitter of
+    ``perturbation`` (fractional units) and an ``supercell`` x ``supercell`` x ``supercell`` repeat.
+
+    Returns a plotly figure titled with the nearest-neighbour distance and density.
+    """
+    from .crystals import jitter, prototype
+    from .pbc import min_distance
+    for key, value in (("a", a), ("perturbation", perturbation), ("supercell", supercell)):
+        lo, hi = EXPLORER_RANGES[key]
+        if not (np.isfinite(value) and lo <= value <= hi):
+            raise ValueError(f"{key} must lie in [{lo}, {hi}], got {value}")
+    crystal = prototype(name, a=a, number=number)
+    if perturbation > 0:
+        crystal = jitter(crystal, perturbation, np.random.default_rng(seed))
+    d_min = min_distance(crystal.frac_coords, crystal.lattice)
+    title = (f"{name.upper()}, a = {a:.2f} Å: nearest neighbour {d_min:.3f} Å, "
+             f"density {crystal.density:.2f} g/cm³")
+    return plot_crystal(crystal, supercell=(int(supercell),) * 3, boundary_images=perturbation == 0, title=title)

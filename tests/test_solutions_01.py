@@ -1,0 +1,30 @@
+"""The folded solutions of notebook 01's exercises pass their checkers."""
+import numpy as np
+
+from crystal_tutorial import pbc
+from crystal_tutorial.crystals import prototype, reference_crystals
+from crystal_tutorial.exercises import check
+
+SKEWED = np.array([[4.0, 0.0, 0.0], [3.6, 2.0, 0.0], [0.0, 0.0, 4.0]])
+
+
+def test_solution_1_density_of_iron():
+    answer = 1.66053906660 * 2 * 55.845 / 2.87 ** 3
+    assert check("01.1", answer, expected=reference_crystals(["Fe"])["Fe"].density, rtol=1e-3).ok
+    assert not check("01.1", answer / 2, expected=reference_crystals(["Fe"])["Fe"].density, rtol=1e-3).ok
+
+
+def test_solution_2_bcc_nearest_neighbour():
+    expected = pbc.min_distance(prototype("bcc", 3.16).frac_coords, np.eye(3) * 3.16)
+    assert check("01.2", 3.16 * np.sqrt(3) / 2, expected=expected, rtol=1e-4).ok
+
+
+def test_solution_3_rounding_failure():
+    def rounding_is_wrong(d):
+        d = np.asarray(d, dtype=float)
+        exact = float(pbc.minimum_image(d, SKEWED)[1])
+        rounded = float(pbc.minimum_image(d, SKEWED, method="round")[1])
+        return d.shape == (3,) and rounded > exact + 0.3
+
+    assert check("01.3", [0.3, 0.45, 0.0], test=rounding_is_wrong).ok
+    assert not check("01.3", [0.1, 0.1, 0.0], test=rounding_is_wrong).ok
