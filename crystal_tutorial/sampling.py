@@ -1,0 +1,96 @@
+"""Sampling: ancestral DDPM (Ho et al. 2020, Algorithm 2) and DDIM (Song, Meng & Ermon 2021).
+
+Both run all samples at once (a batch (S, N, 3)) and loop only over diffusion steps. They work on
+centred coordinates x = frac - 0.5, start from x_T ~ N(0, I), and wrap the result into the cell.
+``record=True`` also returns the trajectory (steps + 1, S, N, 3) of centred coordinates (x_T
+first, x_0 last) for the reverse-process scrubber.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .crystals import Crystal
+from .diffusion import Schedule, from_centered
+
+
+def _check_args(schedule, n_atoms, lattice, n_samples, rng):
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be a diffusion.Schedule, got {type(schedule).__name__}")
+    for name, value in (("n_atoms", n_atoms), ("n_samples", n_samples)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    lattice = np.asarray(lattice, dtype=float)
+    if lattice.shape != (3, 3) or not np.all(np.isfinite(lattice)) or abs(np.linalg.det(lattice)) < 1e-8:
+        raise ValueError(f"lattice must be a finite, non-singular (3, 3) matrix in Å, got shape {lattice.shape}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
+    return lattice
+
+
+def to_crystals(x, lattice, number: int = 14) -> list[Crystal]:
+    """Centred coordinates (S, N, 3) -> a list of S Crystals, wrapped into [0, 1)."""
+    frac = from_centered(x)
+    return [Crystal(lattice, f, np.full(len(f), number)) for f in frac]
+
+
+def _predict(model, x, t):
+    S = x.shape[0]
+    return model.forward(x, np.full(S, t), np.ones(x.shape[:2], dtype=bool))  # (S, N, 3) eps_theta
+
+
+def sample_ddpm(model, schedule: Schedule, n_atoms: int, lattice, n_samples: int, rng, record: bool = False,
+                number: int = 14):
+    """Ancestral sampling, Algorithm 2 of Ho et al. (2020).
+
+    x_T ~ N(0, I); for t = T..1: x_{t-1} = 1/sqrt(alpha_t) (x_t - beta_t / sqrt(1 - alpha_bar_t) eps_theta)
+    + sigma_t z, with sigma_t^2 the posterior variance beta~_t (0 at t = 1, so the last step adds no noise).
+    Returns a list of ``n_samples`` Crystals (and the trajectory if ``record``).
+    """
+    lattice = _check_args(schedule, n_atoms, lattice, n_samples, rng)
+    x = rng.standard_normal((n_samples, n_atoms, 3))                  # (S, N, 3) x_T
+    trajectory = [x.copy()] if record else None
+    for t in range(schedule.T, 0, -1):
+        eps = _predict(model, x, t)
+        mean = (x - schedule.betas[t] / schedule.sqrt_one_minus_alpha_bars[t] * eps) / np.sqrt(schedule.alphas[t])
+        noise = rng.standard_normal(x.shape) if t > 1 else 0.0
+        x = mean + np.sqrt(schedule.posterior_variance[t]) * noise   # (S, N, 3) x_{t-1}
+        if record:
+            trajectory.append(x.copy())
+    crystals = to_crystals(x, lattice, number)
+    return (crystals, np.array(trajectory)) if record else crystals
+
+
+def ddim_timesteps(T: int, steps: int) -> np.ndarray:
+    """The decreasing sub-sequence tau_1 > ... > tau_S of 1..T that DDIM visits (evenly spaced), then 0."""
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= T:
+        raise ValueError(f"steps must be an integer in 1..T = 1..{T}, got {steps!r}")
+    taus = np.unique(np.round(np.linspace(T, 1, steps)).astype(int))[::-1]  # (steps,) decreasing
+    return np.append(taus, 0)
+
+
+def sample_ddim(model, schedule: Schedule, n_atoms: int, lattice, n_samples: int, rng, steps: int = 10,
+                eta: float = 0.0, record: bool = False, number: int = 14):
+    """DDIM sampling (Song et al. 2021, eq. 12) on ``steps`` evenly spaced timesteps.
+
+    x0_hat = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t);
+    x_prev = sqrt(abar_prev) x0_hat + sqrt(1 - abar_prev - s^2) eps + s z,
+    s = eta sqrt((1 - abar_prev) / (1 - abar_t)) sqrt(1 - abar_t / abar_prev).
+    ``eta = 0`` is deterministic given x_T; ``eta = 1`` with all T steps is ancestral DDPM.
+    """
+    lattice = _check_args(schedule, n_atoms, lattice, n_samples, rng)
+    if not (np.isfinite(eta) and 0 <= eta <= 1):
+        raise ValueError(f"eta must lie in [0, 1], got {eta!r}")
+    taus = ddim_timesteps(schedule.T, steps)
+    x = rng.standard_normal((n_samples, n_atoms, 3))                  # (S, N, 3) x_T
+    trajectory = [x.copy()] if record else None
+    ab = schedule.alpha_bars
+    for t, t_prev in zip(taus[:-1], taus[1:]):
+        eps = _predict(model, x, t)
+        x0_hat = (x - np.sqrt(1 - ab[t]) * eps) / np.sqrt(ab[t])
+        s = eta * np.sqrt((1 - ab[t_prev]) / (1 - ab[t]) * (1 - ab[t] / ab[t_prev]))
+        noise = rng.standard_normal(x.shape) if s > 0 else 0.0
+        x = np.sqrt(ab[t_prev]) * x0_hat + np.sqrt(max(1 - ab[t_prev] - s ** 2, 0.0)) * eps + s * noise
+        if record:
+            trajectory.append(x.copy())
+    crystals = to_crystals(x, lattice, number)
+    return (crystals, np.array(trajectory)) if record else crystals

@@ -1,0 +1,186 @@
+"""Training a DDPM denoiser: Algorithm 1 of Ho et al. (2020), vectorised over mini-batches of structures.
+
+Each step draws a mini-batch of structures, one timestep t ~ U{1..T} per structure and Gaussian
+noise eps, forms x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps in one go (``q_sample``),
+and takes an Adam step on || eps - eps_theta(x_t, t) ||^2 averaged over the real atoms.
+Coordinates are the centred fractional coordinates x_0 = frac - 0.5 (diffusion.to_centered).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .crystals import Crystal
+from .diffusion import cosine_schedule, linear_schedule, q_sample, to_centered
+from .models import PerAtomMLP, masked_mse
+from .nn import Adam, blas_threads, clip_grad_norm
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of the hello-world run; defaults reproduce its README."""
+
+    epochs: int = 100          # passes over the data set (the hello-world's 100)
+    timesteps: int = 100       # T, number of diffusion steps
+    lr: float = 1e-3           # Adam step size
+    beta_start: float = 1e-4   # linear schedule: beta_1
+    beta_end: float = 0.02     # linear schedule: beta_T
+    schedule: str = "linear"   # "linear" (the hello-world's) or "cosine" (Nichol & Dhariwal 2021)
+    hidden: int = 64           # hidden width of the per-atom MLP (64 gives 4,675 parameters)
+    batch_size: int = 10       # structures per step; 10 = the whole demo set, padded to 8 atoms = 80 rows
+    seed: int = 0              # initial weights, batches, timesteps and noise all come from this seed
+    grad_clip: float | None = None  # clip the global gradient norm to this value (None: off)
+    progress: bool = True      # show a tqdm progress bar
+    blas_threads: int = 1      # one BLAS thread is fastest for these small matrices (benchmarks/bench_nn.py)
+
+    def __post_init__(self):
+        for name in ("epochs", "timesteps", "hidden", "batch_size", "blas_threads"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not (np.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        if not (0 < self.beta_start <= self.beta_end < 1):
+            raise ValueError(f"need 0 < beta_start <= beta_end < 1, got {self.beta_start}, {self.beta_end}")
+        if self.schedule not in ("linear", "cosine"):
+            raise ValueError(f"schedule must be 'linear' or 'cosine', got {self.schedule!r}")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ValueError(f"grad_clip must be positive or None, got {self.grad_clip!r}")
+
+    def make_schedule(self):
+        if self.schedule == "cosine":
+            return cosine_schedule(self.timesteps)
+        return linear_schedule(self.timesteps, self.beta_start, self.beta_end)
+
+
+@dataclass
+class History:
+    """What happened during training: one entry per Adam step, plus per-epoch means."""
+
+    losses: np.ndarray = field(default_factory=lambda: np.zeros(0))       # (steps,) mini-batch loss
+    timesteps: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), int))  # (steps, B) t drawn
+    atom_losses: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (steps, B) loss per structure
+    epoch_losses: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (epochs,) mean loss per epoch
+    train_seconds: float = 0.0
+
+    @property
+    def final_loss(self) -> float:
+        return float(self.epoch_losses[-1])
+
+    def loss_by_timestep(self, n_buckets: int = 10, T: int | None = None):
+        """Mean per-structure loss in ``n_buckets`` equal ranges of t: (bucket edges (n+1,), means (n,))."""
+        t, loss = self.timesteps.reshape(-1), self.atom_losses.reshape(-1)
+        T = int(t.max()) if T is None else T
+        edges = np.linspace(0, T, n_buckets + 1)
+        idx = np.clip(np.searchsorted(edges, t, side="left") - 1, 0, n_buckets - 1)
+        means = np.array([loss[idx == k].mean() if np.any(idx == k) else np.nan for k in range(n_buckets)])
+        return edges, means
+
+
+def pad_batch(crystals):
+    """Stack structures of different sizes: frac (S, N_max, 3) padded with zeros, mask (S, N_max)."""
+    crystals = list(crystals)
+    if not crystals or not all(isinstance(c, Crystal) for c in crystals):
+        raise TypeError("expected a non-empty list of Crystal objects")
+    n_max = max(c.n_atoms for c in crystals)
+    frac = np.zeros((len(crystals), n_max, 3))                         # (S, N, 3)
+    mask = np.zeros((len(crystals), n_max), dtype=bool)               # (S, N)
+    for s, c in enumerate(crystals):  # a loop over structures, not atoms
+        frac[s, :c.n_atoms] = c.frac_coords
+        mask[s, :c.n_atoms] = True
+    return frac, mask
+
+
+def build_model(config: TrainConfig, rng=None) -> PerAtomMLP:
+    """The per-atom MLP that ``config`` describes, initialised from ``rng`` (default: config.seed)."""
+    return PerAtomMLP(T=config.timesteps, hidden=config.hidden,
+                      rng=np.random.default_rng(config.seed) if rng is None else rng)
+
+
+def train(model, dataset, config: TrainConfig | None = None, callback=None) -> History:
+    """Train ``model`` on ``dataset`` (a list of Crystals) with the DDPM epsilon loss; returns a History.
+
+    ``callback(epoch, history)`` runs after every epoch (for live plots); returning True stops early.
+    A non-finite loss stops training with a FloatingPointError that names the learning rate.
+    """
+    config = TrainConfig() if config is None else config
+    if getattr(model, "T", config.timesteps) != config.timesteps:
+        raise ValueError(f"model.T = {model.T} but config.timesteps = {config.timesteps}: build them to match")
+    frac, mask = pad_batch(dataset)
+    x0_all = to_centered(frac) * mask[..., None]                      # (S, N, 3) centred, 0 on padding
+    schedule = config.make_schedule()
+    rng = np.random.default_rng(config.seed + 1)
+    optimizer = Adam(model.parameters(), lr=config.lr)
+    S, B = len(x0_all), min(config.batch_size, len(x0_all))
+    losses, ts, per_struct, epoch_losses = [], [], [], []
+    from tqdm.auto import tqdm
+    bar = tqdm(range(config.epochs), desc="training", disable=not config.progress, leave=False)
+    start = time.perf_counter()
+    with blas_threads(config.blas_threads), np.errstate(over="ignore", invalid="ignore"):
+        for epoch in bar:
+            order = rng.permutation(S)
+            batch_losses = []
+            for k in range(0, S - B + 1, B):  # full mini-batches only, so every step has B structures
+                idx = order[k:k + B]
+                x0, m = x0_all[idx], mask[idx]                          # (B, N, 3), (B, N)
+                t = rng.integers(1, config.timesteps + 1, size=B)      # (B,) t ~ U{1..T}
+                x_t, eps = q_sample(schedule, x0, t, rng=rng)          # (B, N, 3) each
+                pred = model.forward(x_t, t, m)                        # (B, N, 3)
+                loss, grad = masked_mse(pred, eps, m)
+                if not np.isfinite(loss):
+                    raise FloatingPointError(
+                        f"training diverged at epoch {epoch + 1}: loss is {loss}. Lower the learning rate "
+                        f"(lr = {config.lr:g}) or set grad_clip.")
+                model.backward(grad)
+                grads = model.gradients()
+                if config.grad_clip is not None:
+                    clip_grad_norm(grads, config.grad_clip)
+                optimizer.step(grads)
+                err = ((pred - eps) ** 2).sum(axis=-1) * m            # (B, N) per-atom squared error
+                per_struct.append(err.sum(axis=1) / (3 * m.sum(axis=1)))
+                losses.append(loss)
+                ts.append(t)
+                batch_losses.append(loss)
+            epoch_losses.append(float(np.mean(batch_losses)))
+            bar.set_postfix(loss=f"{epoch_losses[-1]:.4f}")
+            history = History(np.array(losses), np.array(ts), np.array(per_struct), np.array(epoch_losses),
+                              time.perf_counter() - start)
+            if callback is not None and callback(epoch, history):
+                break
+    bar.close()
+    history.train_seconds = time.perf_counter() - start
+    return history
+
+
+def save(path, model, config: TrainConfig) -> Path:
+    """Save the model's weights and its TrainConfig (as JSON) in one ``.npz`` (no pickle)."""
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    arrays = {f"weights/{k}": v for k, v in model.parameters().items()}
+    np.savez(path, config=np.array(json.dumps(asdict(config))), **arrays)
+    return path
+
+
+def load(path):
+    """Load ``(model, config)`` written by :func:`save`; a mismatching file raises ValueError."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no weights file at {path}")
+    with np.load(path, allow_pickle=False) as data:
+        if "config" not in data.files:
+            raise ValueError(f"{path} has no 'config' entry: not written by training.save")
+        config = TrainConfig(**json.loads(str(data["config"])))
+        weights = {k[len("weights/"):]: data[k] for k in data.files if k.startswith("weights/")}
+    model = build_model(config)
+    params = model.parameters()
+    if set(weights) != set(params) or any(weights[k].shape != params[k].shape for k in params):
+        raise ValueError(f"weights in {path} do not fit a PerAtomMLP(hidden={config.hidden}): "
+                         f"file has {sorted(weights)}, model expects {sorted(params)}")
+    for k, p in params.items():
+        p[...] = weights[k]
+    return model, config
