@@ -65,7 +65,7 @@ class History:
     timesteps: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), int))  # (steps, B) t drawn
     atom_losses: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (steps, B) loss per structure
     epoch_losses: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (epochs,) mean loss per epoch
-    train_seconds: float = 0.0
+    train_seconds: float = 0.0  # wall time of training, without the time spent in callbacks
 
     @property
     def final_loss(self) -> float:
@@ -119,7 +119,7 @@ def train(model, dataset, config: TrainConfig | None = None, callback=None) -> H
     losses, ts, per_struct, epoch_losses = [], [], [], []
     from tqdm.auto import tqdm
     bar = tqdm(range(config.epochs), desc="training", disable=not config.progress, leave=False)
-    start = time.perf_counter()
+    start, callback_seconds = time.perf_counter(), 0.0
     with blas_threads(config.blas_threads), np.errstate(over="ignore", invalid="ignore"):
         for epoch in bar:
             order = rng.permutation(S)
@@ -148,11 +148,15 @@ def train(model, dataset, config: TrainConfig | None = None, callback=None) -> H
             epoch_losses.append(float(np.mean(batch_losses)))
             bar.set_postfix(loss=f"{epoch_losses[-1]:.4f}")
             history = History(np.array(losses), np.array(ts), np.array(per_struct), np.array(epoch_losses),
-                              time.perf_counter() - start)
-            if callback is not None and callback(epoch, history):
-                break
+                              time.perf_counter() - start - callback_seconds)
+            if callback is not None:
+                tic = time.perf_counter()
+                stop = callback(epoch, history)
+                callback_seconds += time.perf_counter() - tic
+                if stop:
+                    break
     bar.close()
-    history.train_seconds = time.perf_counter() - start
+    history.train_seconds = time.perf_counter() - start - callback_seconds  # time spent in callbacks excluded
     return history
 
 

@@ -58,3 +58,59 @@ def play_slider(max_value: int, value: int = 0, description: str = "t", interval
     play = W.Play(value=value, min=0, max=max_value, step=step, interval=interval_ms, description="play")
     W.jslink((play, "value"), (slider, "value"))
     return slider, W.HBox([play, slider])
+
+
+def button_panel(action, controls: dict, label: str = "run", run_now: bool = True):
+    """Controls plus a button: clicking calls ``action(**values)`` and shows what it returns.
+
+    For slow actions (training) that should not rerun on every slider move. ``run_now`` performs
+    one click at creation, so a non-interactive run shows the default result. Returns a VBox with
+    ``.controls``, ``.button``, ``.output`` and ``.click()``.
+    """
+    output = W.Output()
+    button = W.Button(description=label, button_style="primary", icon="play")
+
+    def click(*_):
+        values = {name: widget.value for name, widget in controls.items()}
+        button.disabled = True
+        try:
+            with output:
+                output.clear_output(wait=True)
+                _show(action(**values))
+        finally:
+            button.disabled = False
+
+    button.on_click(click)
+    box = W.VBox([W.HBox(list(controls.values())[:3]), W.HBox(list(controls.values())[3:] + [button]), output])
+    box.controls, box.button, box.output, box.click = controls, button, output, click
+    if run_now:
+        click()
+    return box
+
+
+def live_loss_plot(every: int = 10, title: str = "training loss (live)"):
+    """An ``Output`` and a training callback that redraws the loss curve every ``every`` epochs.
+
+    Use as ``out, callback = live_loss_plot(); display(out); train(..., callback=callback)``.
+    """
+    import matplotlib.pyplot as plt
+    if not isinstance(every, int) or every < 1:
+        raise ValueError(f"every must be a positive integer, got {every!r}")
+    output = W.Output()
+
+    def callback(epoch, history):
+        if (epoch + 1) % every:
+            return False
+        fig, ax = plt.subplots(figsize=(6, 3))
+        ax.plot(range(1, len(history.epoch_losses) + 1), history.epoch_losses)
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.set_title(f"{title}: epoch {epoch + 1}, loss {history.epoch_losses[-1]:.4f}")
+        fig.tight_layout()
+        with output:
+            output.clear_output(wait=True)
+            _show(fig)
+        return False
+
+    return output, callback

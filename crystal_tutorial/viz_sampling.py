@@ -1,0 +1,111 @@
+"""Pure render functions for notebooks 04 (training) and 05 (sampling); the widgets wrap them.
+
+Each function validates its slider values and returns figures; none keeps state.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .crystals import Crystal
+from .diffusion import from_centered
+from .pbc import min_distance
+from .viz import plot_crystal
+
+
+def _check_int(name, value, lo, hi):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+        raise ValueError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
+    return int(value)
+
+
+# --- notebook 04 ----------------------------------------------------------------------------------
+def render_loss_curves(runs, title: str = "Training loss"):
+    """Overlay the per-epoch loss of several runs: ``runs`` is a list of (label, History)."""
+    import matplotlib.pyplot as plt
+    if not runs:
+        raise ValueError("runs is empty: train at least one model first")
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for label, history in runs:
+        epochs = np.arange(1, len(history.epoch_losses) + 1)
+        ax.plot(epochs, history.epoch_losses, lw=1.5, label=label)
+    ax.axhline(1.0, color="grey", ls=":", lw=1, label="predict eps = 0 (loss 1)")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss: mean squared error of eps")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def render_loss_by_timestep(history, T: int, n_buckets: int = 10):
+    """Bar chart of the mean training loss in ``n_buckets`` ranges of t: which noise levels are hard?"""
+    import matplotlib.pyplot as plt
+    n_buckets = _check_int("n_buckets", n_buckets, 1, T)
+    edges, means = history.loss_by_timestep(n_buckets, T)
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.bar(0.5 * (edges[:-1] + edges[1:]), means, width=np.diff(edges) * 0.9, color="tab:blue")
+    ax.set_xlabel("timestep t")
+    ax.set_ylabel("mean loss")
+    ax.set_title("Training loss by noise level (all steps of the run)")
+    fig.tight_layout()
+    return fig
+
+
+# --- notebook 05 ----------------------------------------------------------------------------------
+def trajectory_min_distances(trajectory, lattice) -> np.ndarray:
+    """d_min (Å) of every recorded step of one sample: trajectory (steps + 1, N, 3) centred -> (steps + 1,)."""
+    trajectory = np.asarray(trajectory, dtype=float)
+    if trajectory.ndim != 3 or trajectory.shape[-1] != 3:
+        raise ValueError(f"trajectory must have shape (steps + 1, N, 3) for one sample, got {trajectory.shape}")
+    return np.atleast_1d(min_distance(from_centered(trajectory), lattice))
+
+
+def render_reverse_step(trajectory, step: int, lattice, d_mins=None, number: int = 14, threshold: float = 0.7):
+    """One frame of the reverse-process scrubber: the crystal after ``step`` denoising steps, and d_min per step.
+
+    ``trajectory`` (steps + 1, N, 3) of centred coordinates of one sample (x_T first). Returns
+    (plotly 3D figure, matplotlib figure of d_min against the step with the current step marked).
+    """
+    import matplotlib.pyplot as plt
+    trajectory = np.asarray(trajectory, dtype=float)
+    n_steps = trajectory.shape[0] - 1
+    step = _check_int("step", step, 0, n_steps)
+    d_mins = trajectory_min_distances(trajectory, lattice) if d_mins is None else np.asarray(d_mins)
+    crystal = Crystal(lattice, from_centered(trajectory[step]), np.full(trajectory.shape[1], number))
+    fig3d = plot_crystal(crystal, boundary_images=False, height=360,
+                         title=f"after {step} of {n_steps} denoising steps: d_min = {d_mins[step]:.2f} Å")
+    fig, ax = plt.subplots(figsize=(5, 2.6))
+    ax.plot(np.arange(n_steps + 1), d_mins, color="tab:blue")
+    ax.axhline(threshold, color="tab:red", ls="--", lw=1, label=f"{threshold} Å threshold")
+    ax.plot([step], [d_mins[step]], "o", color="black")
+    ax.set_xlabel("denoising step (0 = pure noise)")
+    ax.set_ylabel("d_min (Å)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig3d, fig
+
+
+def render_ddim(model, schedule, steps: int, n_samples: int = 50, seed: int = 0, lattice=None, n_atoms: int = 4,
+                threshold: float = 0.7):
+    """Sample with DDIM on ``steps`` steps; show one sample in 3D and the d_min histogram with the wall time."""
+    import matplotlib.pyplot as plt
+    from .sampling import sample_ddim
+    steps = _check_int("steps", steps, 1, schedule.T)
+    lattice = np.eye(3) * 5.0 if lattice is None else np.asarray(lattice, dtype=float)
+    start = time.perf_counter()
+    samples = sample_ddim(model, schedule, n_atoms, lattice, n_samples, np.random.default_rng(seed), steps=steps)
+    seconds = time.perf_counter() - start
+    d = np.array([min_distance(s.frac_coords, s.lattice) for s in samples])
+    fig3d = plot_crystal(samples[0], boundary_images=False, height=340,
+                         title=f"DDIM, {steps} steps: sample 0 (d_min {d[0]:.2f} Å)")
+    fig, ax = plt.subplots(figsize=(5, 2.6))
+    ax.hist(d, bins=np.linspace(0, lattice[0, 0], 26), color="tab:green")
+    ax.axvline(threshold, color="tab:red", ls="--", lw=1)
+    ax.set_xlabel("d_min (Å)")
+    ax.set_ylabel("samples")
+    ax.set_title(f"{n_samples} samples in {1000 * seconds:.1f} ms; {np.mean(d >= threshold):.0%} valid")
+    fig.tight_layout()
+    return fig3d, fig
