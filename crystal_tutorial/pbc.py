@@ -33,8 +33,7 @@ def wrap(frac) -> np.ndarray:
     frac = np.asarray(frac, dtype=float)
     _check_finite("frac", frac)
     out = frac - np.floor(frac)
-    out[out >= 1.0] = 0.0  # x - floor(x) rounds to 1.0 for tiny negative x
-    return out
+    return np.where(out >= 1.0, 0.0, out)  # x - floor(x) rounds to 1.0 for tiny negative x
 
 
 def wrap_centered(frac) -> np.ndarray:

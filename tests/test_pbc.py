@@ -116,3 +116,8 @@ def test_wrap_is_idempotent_and_in_range(frac):
     np.testing.assert_allclose(np.round(frac - w), frac - w, atol=1e-9)  # differs by whole cells
     c = wrap_centered(frac)
     assert np.all((c >= -0.5) & (c < 0.5))
+
+
+def test_wrap_scalars_and_zero_d_arrays():
+    assert wrap(1.25) == 0.25 and wrap(np.float64(-0.25)) == 0.75 and wrap(-1e-17) == 0.0
+    assert wrap_centered(0.75) == -0.25
