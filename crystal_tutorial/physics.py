@@ -1,0 +1,353 @@
+"""Physics validation: minimum distance, repulsion correction, density, symmetry, sample metrics.
+
+A generated structure is *valid* when no two atoms are closer than ``min_distance`` (0.7 Å by
+default: closer nuclei would overlap their core electrons, which Pauli exclusion forbids; real
+bonds are >= ~0.74 Å, the H2 bond) and its density lies in a plausible range (0.5-20 g/cm^3).
+Symmetry comes from spglib (Togo & Tanaka, "Spglib: a software library for crystal symmetry
+search", 2018): a structure *matches a prototype* when spglib finds the prototype's space group
+and its standardized conventional cell holds the prototype's number of atoms.
+
+``evaluate_samples`` turns these checks into an honest report on many generated samples, with
+uniqueness and memorisation measured by ``structure_distance`` (RMS distance in Å, minimised over
+translations and atom permutations). Those two live in ``metrics.py``, beside ``SampleReport`` and
+``compare_reports`` (which prints several reports side by side).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+import numpy as np
+
+from .crystals import Crystal
+from .pbc import displacements, min_distance, minimum_image, wrap
+
+# Space group number and atoms in the standardized conventional cubic cell of each prototype.
+PROTOTYPE_SPACE_GROUPS = {"sc": (221, 1), "bcc": (229, 2), "fcc": (225, 4), "diamond": (227, 8)}
+_MAX_HALVINGS = 30  # backtracking: a step is halved at most this often (2^-30 ~ 1e-9) before giving up
+_COINCIDENT = 1e-8  # Å; closer pairs get a fixed tie-break direction instead of r_ij / d_ij
+
+
+def _mic_method(lattice) -> str:
+    """"round" for orthogonal cells, where rounding fractional differences is already the exact
+    minimum image and ~27x cheaper (see ``pbc``), else "exact"."""
+    gram = lattice @ lattice.T  # (3, 3) dot products of the lattice vectors
+    off = gram - np.diag(np.diag(gram))
+    return "round" if np.all(np.abs(off) <= 1e-12 * np.trace(gram)) else "exact"
+
+
+def _check_crystal(name, value):
+    if not isinstance(value, Crystal):
+        raise TypeError(f"{name} must be a crystal_tutorial.crystals.Crystal, got {type(value).__name__}")
+    return value
+
+
+def _check_positive(name, value, upper=None):
+    bound = f"in (0, {upper:g}]" if upper is not None else "> 0"
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a number {bound}, got {type(value).__name__}: {value!r}")
+    if not np.isfinite(value) or value <= 0 or (upper is not None and value > upper):
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return float(value)
+
+
+def _check_crystal_list(name, values):
+    if isinstance(values, Crystal) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a list of Crystal objects, got {type(values).__name__}")
+    values = list(values)
+    if not values:
+        raise ValueError(f"{name} is empty; expected at least one Crystal")
+    for i, c in enumerate(values):
+        _check_crystal(f"{name}[{i}]", c)
+    return values
+
+
+# --- symmetry through spglib ------------------------------------------------------------------
+@contextmanager
+def _quiet_spglib():
+    """Silence spglib's C-level failure messages and its per-call DeprecationWarning (spglib 2.7+)."""
+    old = os.environ.get("SPGLIB_WARNING")
+    os.environ["SPGLIB_WARNING"] = "OFF" if old is None else old
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            yield
+    finally:
+        if old is None:
+            os.environ.pop("SPGLIB_WARNING", None)
+
+
+def symmetry_dataset(crystal: Crystal, symprec: float = 0.1):
+    """spglib's symmetry dataset of ``crystal`` (``.number``, ``.international``, ``.std_positions``,
+    ...), or ``None`` when spglib fails (for example two atoms closer than ``symprec``)."""
+    import spglib
+    _check_crystal("crystal", crystal)
+    symprec = _check_positive("symprec (a distance tolerance in Å)", symprec)
+    error = getattr(getattr(spglib, "error", None), "SpglibError", ())  # raised when errors are opted in
+    with _quiet_spglib():
+        try:
+            return spglib.get_symmetry_dataset(crystal.to_spglib(), symprec=symprec)
+        except error:
+            return None
+
+
+def space_group(crystal: Crystal, symprec: float = 0.1) -> tuple[int | None, str | None]:
+    """Space group ``(number, international symbol)`` of ``crystal``, e.g. ``(225, "Fm-3m")``.
+
+    ``symprec`` is a distance in Å (the unit of ``crystal.lattice``): spglib accepts a symmetry
+    operation when it maps every atom to within ``symprec`` of an atom of the same species. Larger
+    values forgive more noise, and too large values merge atoms. Errors add up along the way, so
+    noise needs a margin: prototypes whose atoms are each displaced by 0.25 x symprec are always
+    recognised, at 0.3 x symprec about 70% and at 0.4 x symprec about 25% of the time
+    (benchmarks/bench_physics.py). Returns ``(None, None)`` if spglib fails.
+    """
+    ds = symmetry_dataset(crystal, symprec)
+    return (None, None) if ds is None else (int(ds.number), str(ds.international))
+
+
+def _prototype_from_dataset(ds) -> str | None:
+    if ds is None:
+        return None
+    n_conventional = len(ds.std_types)  # atoms in the standardized conventional cell
+    for name, (number, n_atoms) in PROTOTYPE_SPACE_GROUPS.items():
+        if ds.number == number and n_conventional == n_atoms:
+            return name
+    return None
+
+
+def prototype_match(crystal: Crystal, symprec: float = 0.1) -> str | None:
+    """``"sc"``, ``"bcc"``, ``"fcc"``, ``"diamond"`` or ``None``.
+
+    A match needs the prototype's space group (221, 229, 225, 227) *and* its atom count in
+    spglib's standardized conventional cell (1, 2, 4, 8). Counting atoms in the conventional cell,
+    not in the given cell, makes supercells and primitive cells match, and rejects look-alikes such
+    as rock salt (225, 8 atoms) or CsCl (221, 2 atoms). ``symprec`` is in Å (see ``space_group``).
+    """
+    return _prototype_from_dataset(symmetry_dataset(crystal, symprec))
+
+
+# --- grouping structures of equal size, for batched checks ---------------------------------------
+_LATTICE_TOL = 1e-3  # Å: lattices closer than this count as the same cell
+
+
+def _groups(crystals, lattice_tol=_LATTICE_TOL):
+    """Index arrays of crystals with the same atom count and composition (and lattice, if a tol is given)."""
+    buckets = {}  # (N, composition) -> [(lattice, [indices])]
+    for i, c in enumerate(crystals):  # loop over structures
+        bucket = buckets.setdefault((c.n_atoms, tuple(np.sort(c.numbers))), [])
+        for lattice, idx in bucket:
+            if lattice_tol is None or np.allclose(lattice, c.lattice, atol=lattice_tol, rtol=0):
+                idx.append(i)
+                break
+        else:
+            bucket.append((c.lattice, [i]))
+    return [np.array(idx) for bucket in buckets.values() for _, idx in bucket]
+
+
+def _stack(crystals, idx):
+    """frac_coords (G, N, 3), numbers (G, N) and lattice: (3, 3) if all share one cell, else (G, 3, 3)."""
+    lattice = np.stack([crystals[i].lattice for i in idx])  # (G, 3, 3)
+    return (np.stack([crystals[i].frac_coords for i in idx]), np.stack([crystals[i].numbers for i in idx]),
+            lattice[0] if np.all(lattice == lattice[0]) else lattice)
+
+
+def structure_distance(a: Crystal, b: Crystal, lattice_tol: float = 1e-3) -> float:
+    """RMS distance (Å) between two structures under translation and permutation: see metrics.py."""
+    from .metrics import structure_distance as _structure_distance
+    return _structure_distance(a, b, lattice_tol)
+
+
+# --- the validator ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CorrectionResult:
+    """Outcome of ``PhysicsValidator.correct_structure``."""
+
+    crystal: Crystal
+    iterations: int  # accepted steps
+    success: bool  # d_min_after >= min_distance
+    d_min_before: float  # Å
+    d_min_after: float  # Å
+    n_violations_before: int  # pairs closer than min_distance
+    n_violations_after: int
+    n_violations_history: tuple = ()  # after each accepted step, starting with the input
+    d_min_history: tuple = ()
+
+
+def _fibonacci_directions(n):
+    """n distinct unit vectors (n, 3): tie-break directions for atoms that sit on top of each other."""
+    k = np.arange(n) + 0.5
+    z = 1.0 - 2.0 * k / n
+    phi = np.pi * (1.0 + 5 ** 0.5) * k
+    r = np.sqrt(1.0 - z * z)
+    return np.stack([r * np.cos(phi), r * np.sin(phi), z], axis=-1)
+
+
+@dataclass(frozen=True)
+class PhysicsValidator:
+    """Checks and repairs generated crystals. ``min_distance`` in Å, ``density_range`` in g/cm^3.
+
+    Example::
+
+        v = PhysicsValidator()
+        v.check_minimum_distance(prototype("fcc"))   # (True, 3.5355...): a / sqrt(2) for a = 5 Å
+        v.correct_structure(crystal).crystal         # atoms pushed apart to >= 0.7 Å
+        print(v.evaluate_samples(samples, reference=demo_dataset()))
+    """
+
+    min_distance: float = 0.7  # Å: below the shortest real bond (H2, 0.74 Å)
+    density_range: tuple = (0.5, 20.0)  # g/cm^3: the hello-world's bounds; Li (0.53) fits, Os (22.6) not
+
+    def __post_init__(self):
+        object.__setattr__(self, "min_distance", _check_positive("min_distance (Å)", self.min_distance))
+        rng = self.density_range
+        if not (isinstance(rng, (tuple, list)) and len(rng) == 2
+                and all(isinstance(x, Real) and np.isfinite(x) for x in rng) and 0 <= rng[0] < rng[1]):
+            raise ValueError(f"density_range must be (low, high) g/cm^3 with 0 <= low < high, got {rng!r}")
+        object.__setattr__(self, "density_range", (float(rng[0]), float(rng[1])))
+
+    space_group = staticmethod(space_group)
+    prototype_match = staticmethod(prototype_match)
+    structure_distance = staticmethod(structure_distance)
+
+    # --- minimum distance ---
+    def check_minimum_distance(self, crystal: Crystal) -> tuple[bool, float]:
+        """``(valid, d_min)``: d_min is the exact minimum-image distance (Å) between two atoms,
+        or to an atom's own periodic image (the shortest lattice vector) if that is shorter."""
+        _check_crystal("crystal", crystal)
+        d = min_distance(crystal.frac_coords, crystal.lattice)
+        return bool(d >= self.min_distance), float(d)
+
+    def check_minimum_distance_batch(self, frac_coords, lattice) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorised check of B structures: frac_coords (B, N, 3), lattice (3, 3) or (B, 3, 3).
+
+        Returns ``valid`` (B,) bool and ``d_min`` (B,) in Å.
+        """
+        frac_coords = np.asarray(frac_coords, dtype=float)
+        if frac_coords.ndim != 3 or frac_coords.shape[-1] != 3 or frac_coords.shape[0] == 0:
+            raise ValueError(f"frac_coords must have shape (B, N, 3) with B >= 1, got {frac_coords.shape}")
+        if not np.all(np.isfinite(frac_coords)):
+            raise ValueError("frac_coords contains NaN or infinite values")
+        lattice = np.asarray(lattice, dtype=float)
+        if lattice.shape not in ((3, 3), (frac_coords.shape[0], 3, 3)):
+            raise ValueError(f"lattice must have shape (3, 3) or (B, 3, 3) = ({frac_coords.shape[0]}, 3, 3), "
+                             f"got {lattice.shape}")
+        d = np.atleast_1d(min_distance(frac_coords, lattice))  # (B,)
+        return d >= self.min_distance, d
+
+    def check_minimum_distance_many(self, crystals) -> tuple[np.ndarray, np.ndarray]:
+        """``check_minimum_distance`` for a list of Crystals, batched by atom count and lattice."""
+        crystals = _check_crystal_list("crystals", crystals)
+        d = np.empty(len(crystals))
+        for idx in _groups(crystals, lattice_tol=None):  # loop over groups of equal atom count
+            frac, _, lattice = _stack(crystals, idx)  # (G, N, 3), _, (3, 3) or (G, 3, 3)
+            d[idx] = self.check_minimum_distance_batch(frac, lattice)[1]
+        return d >= self.min_distance, d
+
+    # --- repulsion correction ---
+    def _pair_state(self, frac, lattice, target, tie_unit):
+        """Violations, overlap energy E, forces (N, 3) and d_min over pairs for positions ``frac`` (N, 3)."""
+        vec, d = minimum_image(displacements(frac), lattice, _mic_method(lattice))  # (N, N, 3) r_j - r_i, (N, N)
+        off = ~np.eye(d.shape[0], dtype=bool)
+        overlap = np.where(off, np.maximum(target - d, 0.0), 0.0)  # (N, N) Å
+        unit = np.where((d < _COINCIDENT)[..., None], tie_unit,
+                        vec / np.maximum(d, _COINCIDENT)[..., None])  # (N, N, 3) unit vector i -> j
+        n_viol = int(np.count_nonzero(np.triu(off & (d < self.min_distance))))
+        energy = 0.25 * float(np.sum(overlap ** 2))  # E = 1/2 sum_{i<j} max(0, target - d_ij)^2
+        force = -np.einsum("ij,ijk->ik", overlap, unit)  # (N, 3) Å, F_i = -dE/dr_i
+        d_pairs = float(d[off].min()) if d.shape[0] > 1 else np.inf
+        return n_viol, energy, force, d_pairs
+
+    def correct_structure(self, crystal: Crystal, max_iterations: int = 100, step: float = 0.1,
+                          margin: float = 0.05) -> CorrectionResult:
+        """Push apart atoms closer than ``min_distance`` by gradient descent on an overlap energy.
+
+        E = 1/2 sum over pairs of max(0, target - d_ij)^2, minimum-image d_ij, target =
+        min_distance + ``margin`` (Å). Each atom moves by ``step`` times its force F_i = -dE/dr_i (Å),
+        away from each close neighbour in proportion to the overlap; the move is converted to
+        fractional coordinates (df = dr @ inverse(lattice)) and wrapped. ``step = 0.5`` resolves an
+        isolated pair in one move. A step is accepted only if it lowers E without raising the number
+        of violating pairs, else it is halved (backtracking, up to 30 times). If no step helps (an
+        atom is pressed against the min_distance wall of a valid pair), the margin is doubled, up to
+        min_distance / 2, so that near pairs push back harder; then the correction gives up.
+        Coincident atoms separate along fixed distinct directions. Stops when no pair violates or
+        after ``max_iterations`` accepted steps. A cell whose shortest lattice vector is below
+        ``min_distance`` never succeeds (an atom is too close to its own image).
+        """
+        _check_crystal("crystal", crystal)
+        if isinstance(max_iterations, bool) or not isinstance(max_iterations, Integral):
+            raise TypeError(f"max_iterations must be an integer, got {max_iterations!r}")
+        if max_iterations < 0:
+            raise ValueError(f"max_iterations must be >= 0, got {max_iterations}")
+        step = _check_positive("step", step, upper=1.0)
+        margin = _check_positive("margin (Å; with 0 pairs only creep towards min_distance)", margin,
+                                 upper=self.min_distance / 2)
+        lattice, inv_lattice = crystal.lattice, np.linalg.inv(crystal.lattice)
+        shortest = min_distance(np.zeros((1, 3)), lattice)  # Å, an atom to its own nearest image
+        v = _fibonacci_directions(crystal.n_atoms)  # (N, 3) distinct fixed directions
+        tie = v[None, :, :] - v[:, None, :]  # (N, N, 3), antisymmetric: pushes a coincident pair apart
+        tie_unit = tie / np.maximum(np.linalg.norm(tie, axis=-1, keepdims=True), 1e-300)
+        frac = wrap(crystal.frac_coords)  # (N, 3)
+        n_viol, energy, force, d_pairs = self._pair_state(frac, lattice, self.min_distance + margin, tie_unit)
+        n_hist, d_hist = [n_viol], [min(d_pairs, shortest)]
+        while len(n_hist) <= max_iterations and n_viol > 0:  # loop over correction steps
+            s = step
+            for _ in range(_MAX_HALVINGS):
+                trial = wrap(frac + (s * force) @ inv_lattice)  # (N, 3) dr -> df = dr @ L^-1, then wrap
+                new = self._pair_state(trial, lattice, self.min_distance + margin, tie_unit)
+                if new[0] <= n_viol and new[1] < energy:
+                    break
+                s /= 2
+            else:  # stuck: stiffen the near pairs, or stop if already at the largest margin
+                if margin >= self.min_distance / 2:
+                    break
+                margin = min(2 * margin, self.min_distance / 2)
+                n_viol, energy, force, d_pairs = self._pair_state(frac, lattice, self.min_distance + margin, tie_unit)
+                continue
+            frac, (n_viol, energy, force, d_pairs) = trial, new
+            n_hist.append(n_viol), d_hist.append(min(d_pairs, shortest))
+        return CorrectionResult(
+            crystal=Crystal(lattice, frac, crystal.numbers), iterations=len(n_hist) - 1,
+            success=bool(d_hist[-1] >= self.min_distance), d_min_before=float(d_hist[0]),
+            d_min_after=float(d_hist[-1]), n_violations_before=n_hist[0], n_violations_after=n_viol,
+            n_violations_history=tuple(n_hist), d_min_history=tuple(float(x) for x in d_hist))
+
+    # --- density ---
+    def density_check(self, crystal: Crystal) -> tuple[bool, float]:
+        """``(valid, density)``: density in g/cm^3 and whether it lies in ``density_range``."""
+        rho = _check_crystal("crystal", crystal).density
+        lo, hi = self.density_range
+        return bool(lo <= rho <= hi), float(rho)
+
+    # --- many samples ---
+    def evaluate_samples(self, samples, reference=None, symprec: float = 0.1, match_tol: float = 0.1):
+        """A ``SampleReport`` on a list of generated Crystals.
+
+        ``reference`` (the training set, optional) enables the memorisation measure: the distance
+        from each sample to its nearest reference structure (``structure_distance``, same atom count,
+        composition and lattice; ``inf`` if there is none). A sample within ``match_tol`` Å RMS
+        counts as memorised; a sample within ``match_tol`` of an earlier sample is a duplicate.
+        ``symprec`` is spglib's tolerance in Å.
+        """
+        from .metrics import SampleReport, _nearest, _unique
+        samples = _check_crystal_list("samples", samples)
+        reference = None if reference is None else _check_crystal_list("reference", reference)
+        symprec = _check_positive("symprec (Å)", symprec)
+        match_tol = _check_positive("match_tol (Å RMS)", match_tol)
+        distance_valid, d_min = self.check_minimum_distance_many(samples)
+        density = np.array([c.density for c in samples])  # (n,) g/cm^3
+        lo, hi = self.density_range
+        datasets = [symmetry_dataset(c, symprec) for c in samples]  # one spglib call per sample
+        return SampleReport(
+            d_min=d_min, density=density, distance_valid=distance_valid,
+            density_valid=(density >= lo) & (density <= hi),
+            space_groups=[None if ds is None else int(ds.number) for ds in datasets],
+            space_group_symbols={int(ds.number): str(ds.international) for ds in datasets if ds is not None},
+            prototypes=[_prototype_from_dataset(ds) for ds in datasets],
+            unique=_unique(samples, match_tol),
+            nearest_reference=None if reference is None else _nearest(samples, reference),
+            min_distance=self.min_distance, density_range=self.density_range, symprec=symprec,
+            match_tol=match_tol)
+
