@@ -108,7 +108,7 @@ def space_group(crystal: Crystal, symprec: float = 0.1) -> tuple[int | None, str
     return (None, None) if ds is None else (int(ds.number), str(ds.international))
 
 
-def _prototype_from_dataset(ds) -> str | None:
+def prototype_from_dataset(ds) -> str | None:
     if ds is None:
         return None
     n_conventional = len(ds.std_types)  # atoms in the standardized conventional cell
@@ -126,7 +126,7 @@ def prototype_match(crystal: Crystal, symprec: float = 0.1) -> str | None:
     not in the given cell, makes supercells and primitive cells match, and rejects look-alikes such
     as rock salt (225, 8 atoms) or CsCl (221, 2 atoms). ``symprec`` is in Å (see ``space_group``).
     """
-    return _prototype_from_dataset(symmetry_dataset(crystal, symprec))
+    return prototype_from_dataset(symmetry_dataset(crystal, symprec))
 
 
 # --- grouping structures of equal size, for batched checks ---------------------------------------
@@ -345,7 +345,7 @@ class PhysicsValidator:
             density_valid=(density >= lo) & (density <= hi),
             space_groups=[None if ds is None else int(ds.number) for ds in datasets],
             space_group_symbols={int(ds.number): str(ds.international) for ds in datasets if ds is not None},
-            prototypes=[_prototype_from_dataset(ds) for ds in datasets],
+            prototypes=[prototype_from_dataset(ds) for ds in datasets],
             unique=_unique(samples, match_tol),
             nearest_reference=None if reference is None else _nearest(samples, reference),
             min_distance=self.min_distance, density_range=self.density_range, symprec=symprec,
