@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The browser suite: every notebook run in JupyterLab in headless Chromium (tests/browser).
+# On a fresh Debian machine this installs Debian's chromium (apt) and the Python side (playwright,
+# jupyterlab) into the same Python that runs the tests. Playwright's own browser download
+# (`playwright install`) is not used: the tests launch /usr/bin/chromium.
+#
+# Usage: bash .ci/browser.sh [extra pytest args]
+#   PYTHON=...                 the Python to use (default: .venv/bin/python if present, else python3)
+#   BROWSER_TIMEOUT_SCALE=2    stretch every timeout on a slow machine
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${PYTHON:-}" ]; then
+  if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO="sudo"; fi
+
+if [ ! -x "${BROWSER_CHROMIUM:-/usr/bin/chromium}" ]; then
+  echo "--- installing Debian's chromium (a few minutes)"
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y chromium fonts-liberation
+fi
+"${BROWSER_CHROMIUM:-/usr/bin/chromium}" --version
+
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+if ! "$PYTHON" -c "import playwright.sync_api, jupyterlab" 2>/dev/null; then
+  echo "--- installing the browser extra (playwright, jupyterlab) into $PYTHON"
+  "$PYTHON" -m pip install --quiet -e ".[browser]"
+fi
+"$PYTHON" -m jupyter labextension list 2>&1 | grep -Ei "widgets|plotly" || true
+
+echo "--- browser suite"
+start=$(date +%s)
+status=0
+BROWSER_REQUIRED=1 "$PYTHON" -m pytest -m browser tests/browser -p no:cacheprovider -p no:randomly \
+  --tb=short -rs -v "$@" || status=$?
+echo "--- browser suite took $(( $(date +%s) - start )) s (exit $status); artifacts:"
+ls -l browser-artifacts 2>/dev/null || echo "(no browser-artifacts directory)"
+exit $status
