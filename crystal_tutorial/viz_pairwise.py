@@ -1,0 +1,201 @@
+"""Pure render functions and measurements for notebook 08 (a denoiser that sees neighbours).
+
+Every render function validates its slider values (ValueError outside the slider's range) and
+returns figures; the widgets in the notebook only wrap them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .crystals import DEMO_LATTICE_A, Crystal
+from .pbc import min_distance, pairwise_distances
+
+# Slider ranges, checked by the render functions (and used by the notebook to build the sliders).
+RANGES = {"n_freq": (1, 8), "hidden": (8, 96), "train_seconds": (0.5, 30.0), "temperature": (0.1, 2.0),
+          "corrector_steps": (0, 6), "n_atoms": (2, 8), "n_samples": (1, 200)}
+EXPECTED = {1: "sc", 2: "bcc", 4: "fcc", 8: "diamond"}  # the demo prototype with that many atoms
+
+
+def _check(name, value, integer=False):
+    lo, hi = RANGES[name]
+    ok = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.integer, np.floating))
+    if isinstance(value, bool) or not ok or not (np.isfinite(value) and lo <= value <= hi):
+        kind = "an integer" if integer else "a number"
+        raise ValueError(f"{name} must be {kind} in [{lo}, {hi}], got {value!r}")
+    return int(value) if integer else float(value)
+
+
+# --- measurements ----------------------------------------------------------------------------------
+def quality(samples, symprec: float = 0.25, min_distance_A: float = 0.7) -> dict:
+    """Match and validity rates of a list of same-size samples (spglib through ``physics``).
+
+    Returns ``{"n_atoms", "n", "expected", "match" (fraction recognised as the demo prototype with
+    that many atoms), "any_prototype", "valid" (fraction with d_min >= min_distance_A),
+    "d_min_min", "d_min_median"}`` (distances in Å). Cheaper than ``evaluate_samples`` (no
+    uniqueness search), for the notebook's live table.
+    """
+    from .physics import prototype_match
+    if not samples or not all(isinstance(c, Crystal) for c in samples):
+        raise TypeError("samples must be a non-empty list of Crystal objects")
+    n_atoms = samples[0].n_atoms
+    names = [prototype_match(c, symprec) for c in samples]
+    d = np.array([min_distance(c.frac_coords, c.lattice) for c in samples])  # (n,) Å
+    expected = EXPECTED.get(n_atoms)
+    return {"n_atoms": n_atoms, "n": len(samples), "expected": expected,
+            "match": float(np.mean([p == expected for p in names])) if expected else 0.0,
+            "any_prototype": float(np.mean([p is not None for p in names])),
+            "valid": float(np.mean(d >= min_distance_A)), "d_min_min": float(d.min()),
+            "d_min_median": float(np.median(d))}
+
+
+def uniform_samples(n_atoms: int, n_samples: int, rng, a: float = DEMO_LATTICE_A, number: int = 14):
+    """The baseline: every atom uniformly at random in the cubic cell of edge ``a`` Å."""
+    frac = rng.random((n_samples, n_atoms, 3))
+    return [Crystal(np.eye(3) * a, f, np.full(n_atoms, number)) for f in frac]
+
+
+def format_table(rows) -> str:
+    """A plain-text table of ``quality`` rows, each with an extra "model" key."""
+    head = f"{'model':<22} {'N':>2}  {'target':<8} {'match':>6} {'any':>6} {'valid':>6} {'d_min min/median (Å)':>21}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r['model']:<22} {r['n_atoms']:>2}  {str(r['expected']):<8} {r['match']:>6.0%} "
+                     f"{r['any_prototype']:>6.0%} {r['valid']:>6.0%} {r['d_min_min']:>10.2f} / {r['d_min_median']:.2f}")
+    return "\n".join(lines)
+
+
+# --- what the per-atom model learned ----------------------------------------------------------------
+def render_marginals(coordinate_sets: dict, lattice_a: float = DEMO_LATTICE_A, bins: int = 40):
+    """Two panels for ``{label: frac (S, N, 3)}`` sets of structures: (left) the density of one atom's
+    fractional x coordinate, pooled over atoms and structures; (right) the nearest-neighbour distance.
+
+    The per-atom model can get the left panel right and still fail the right one: a crystal is a
+    statement about pairs. Returns a matplotlib Figure.
+    """
+    from matplotlib.figure import Figure
+    if not coordinate_sets:
+        raise ValueError("coordinate_sets is empty")
+    fig = Figure(figsize=(10, 3.4))
+    ax1, ax2 = fig.subplots(1, 2)
+    lattice = np.eye(3) * lattice_a
+    for label, frac in coordinate_sets.items():
+        frac = np.asarray(frac, dtype=float)
+        if frac.ndim != 3 or frac.shape[-1] != 3:
+            raise ValueError(f"coordinate_sets[{label!r}] must have shape (S, N, 3), got {frac.shape}")
+        ax1.hist(frac[..., 0].ravel() % 1.0, bins=bins, range=(0, 1), density=True, histtype="step", lw=1.6,
+                 label=label)
+        d = pairwise_distances(frac, lattice) + np.where(np.eye(frac.shape[1], dtype=bool), np.inf, 0)  # (S, N, N)
+        ax2.hist(d.min(axis=-1).ravel(), bins=bins, range=(0, lattice_a * np.sqrt(3) / 2), density=True,
+                 histtype="step", lw=1.6, label=label)
+    ax1.set_xlabel("fractional x coordinate of an atom")
+    ax1.set_ylabel("probability density")
+    ax1.set_title("one atom at a time")
+    ax2.set_xlabel("distance to the nearest other atom (Å)")
+    ax2.set_ylabel("probability density")
+    ax2.set_title("pairs of atoms")
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# --- sliders -----------------------------------------------------------------------------------------
+def render_samples(model, n_atoms: int = 4, temperature: float = 0.5, corrector_steps: int = 4,
+                   n_samples: int = 20, index: int = 0, seed: int = 0, symprec: float = 0.25, n_steps: int = 100):
+    """Sample ``n_samples`` structures with the pairwise ``model`` (``n_steps`` noise levels, 100 for
+    speed); show sample ``index`` in 3D.
+
+    Returns (plotly figure titled with spglib's verdict, matplotlib bar chart of what spglib
+    recognised in all samples).
+    """
+    from matplotlib.figure import Figure
+    from .physics import prototype_match
+    from .torus import sample_torus
+    from .viz import plot_crystal
+    n_atoms = _check("n_atoms", n_atoms, integer=True)
+    temperature = _check("temperature", temperature)
+    corrector_steps = _check("corrector_steps", corrector_steps, integer=True)
+    n_samples = _check("n_samples", n_samples, integer=True)
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < n_samples:
+        raise ValueError(f"index must be an integer in [0, {n_samples - 1}], got {index!r}")
+    samples = sample_torus(model, n_atoms, n_samples, np.random.default_rng(seed), temperature=temperature,
+                           corrector_steps=corrector_steps, n_steps=n_steps)
+    names = [prototype_match(c, symprec) or "none" for c in samples]
+    d = min_distance(samples[index].frac_coords, samples[index].lattice)
+    fig3d = plot_crystal(samples[index], height=380, title=(
+        f"sample {index} of {n_samples}: {names[index]} at symprec {symprec} Å, d_min {d:.2f} Å"))
+    labels = ["sc", "bcc", "fcc", "diamond", "none"]
+    fig = Figure(figsize=(5, 2.6))
+    ax = fig.subplots()
+    ax.bar(labels, [names.count(k) / n_samples for k in labels], color="tab:blue")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("fraction of samples")
+    ax.set_xlabel(f"prototype recognised by spglib (symprec {symprec} Å)")
+    ax.set_title(f"{n_atoms} atoms, temperature {temperature:g}, {corrector_steps} corrector steps")
+    fig.tight_layout()
+    return fig3d, fig
+
+
+def render_reverse_process(trajectory, step: int, index: int = 0, lattice=None, sigmas=None):
+    """The reverse-process scrubber: sample ``index`` of ``trajectory`` (steps + 1, S, N, 3) of
+    fractional coordinates after ``step`` denoising steps, and d_min along the way.
+
+    Returns (plotly figure, matplotlib figure); uses ``viz_sampling.render_reverse_step`` on the
+    centred coordinates frac - 0.5.
+    """
+    from .viz_sampling import render_reverse_step
+    trajectory = np.asarray(trajectory, dtype=float)
+    if trajectory.ndim != 4 or trajectory.shape[-1] != 3:
+        raise ValueError(f"trajectory must have shape (steps + 1, S, N, 3), got {trajectory.shape}")
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < trajectory.shape[1]:
+        raise ValueError(f"index must be an integer in [0, {trajectory.shape[1] - 1}], got {index!r}")
+    lattice = np.eye(3) * DEMO_LATTICE_A if lattice is None else lattice
+    fig3d, fig = render_reverse_step(trajectory[:, index] - 0.5, step, lattice)
+    if sigmas is not None:  # sigmas[step] is the noise level left after `step` steps
+        fig3d.update_layout(title=fig3d.layout.title.text + f", noise sigma = {sigmas[step]:.3f}")
+    return fig3d, fig
+
+
+def render_training_run(n_freq: int = 4, hidden: int = 48, train_seconds: float = 2.0, temperature: float = 0.5,
+                        n_atoms: int = 4, warm_start: bool = True, n_samples: int = 30, seed: int = 0):
+    """Train a pairwise model for ``train_seconds`` (from the shipped weights if ``warm_start`` and the
+    architecture matches them, else from scratch), sample ``n_samples`` structures of ``n_atoms``
+    (100 noise levels, for speed).
+
+    Returns a matplotlib Figure: the loss curve, titled with the match rate.
+    """
+    from matplotlib.figure import Figure
+    from .crystals import demo_dataset
+    from .torus import TorusConfig, load_model, sample_torus, train_torus
+    n_freq = _check("n_freq", n_freq, integer=True)
+    hidden = _check("hidden", hidden, integer=True)
+    train_seconds = _check("train_seconds", train_seconds)
+    temperature = _check("temperature", temperature)
+    n_atoms = _check("n_atoms", n_atoms, integer=True)
+    n_samples = _check("n_samples", n_samples, integer=True)
+    config = TorusConfig(n_freq=n_freq, hidden=hidden, max_steps=1_000_000, max_seconds=train_seconds,
+                         lr_decay="time", seed=seed, progress=False)
+    model = config.build_model()
+    pretrained, _ = load_model()
+    warm = bool(warm_start) and pretrained.config() == model.config()
+    if warm:
+        model = pretrained
+        config.lr = config.lr / 4  # fine-tuning: a smaller step keeps what the weights already know
+    history = train_torus(model, demo_dataset(), config)
+    samples = sample_torus(model, n_atoms, n_samples, np.random.default_rng(seed), temperature=temperature,
+                           n_steps=100)
+    q = quality(samples)
+    fig = Figure(figsize=(7, 3.2))
+    ax = fig.subplots()
+    steps = np.arange(1, history.n_steps + 1)
+    ax.plot(steps, history.losses, color="tab:blue", alpha=0.3, lw=0.8)
+    if history.n_steps >= 20:
+        ax.plot(steps[19:], np.convolve(history.losses, np.ones(20) / 20, mode="valid"), color="tab:blue",
+                label="running mean of 20 steps")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("Adam step")
+    ax.set_ylabel("loss (MSE of the normalised score)")
+    start = "warm start from the shipped weights" if warm else "from scratch"
+    ax.set_title(f"K = {n_freq}, hidden = {hidden}, {history.train_seconds:.1f} s ({start}): "
+                 f"{q['match']:.0%} {q['expected'] or 'match'}, {q['valid']:.0%} valid", fontsize=9)
+    fig.tight_layout()
+    return fig

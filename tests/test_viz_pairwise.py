@@ -1,0 +1,81 @@
+"""Notebook 08's render functions at their sliders' extremes, and the quality measurement."""
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from matplotlib.figure import Figure
+
+from crystal_tutorial.crystals import prototype
+from crystal_tutorial.torus import load_model, sample_torus
+from crystal_tutorial.viz_pairwise import (RANGES, format_table, quality, render_marginals, render_reverse_process,
+                                           render_samples, render_training_run, uniform_samples)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()[0]
+
+
+def test_quality_of_prototypes_and_random_positions():
+    q = quality([prototype("fcc")] * 3)
+    assert q["match"] == 1.0 and q["valid"] == 1.0 and np.isclose(q["d_min_min"], 5 / np.sqrt(2))
+    q = quality(uniform_samples(4, 30, np.random.default_rng(0)))
+    assert q["expected"] == "fcc" and q["match"] == 0.0
+    assert "uniform" in format_table([{"model": "uniform", **q}])
+    with pytest.raises(TypeError, match="non-empty list of Crystal"):
+        quality([])
+
+
+def test_render_marginals():
+    rng = np.random.default_rng(0)
+    fig = render_marginals({"a": rng.random((5, 4, 3)), "b": rng.random((3, 2, 3))})
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    with pytest.raises(ValueError, match="must have shape"):
+        render_marginals({"a": rng.random((4, 3))})
+
+
+@pytest.mark.parametrize("kw", [
+    dict(n_atoms=2, temperature=RANGES["temperature"][0], corrector_steps=0),
+    dict(n_atoms=8, temperature=RANGES["temperature"][1], corrector_steps=RANGES["corrector_steps"][1]),
+])
+def test_render_samples_at_extremes(model, kw):
+    fig3d, fig = render_samples(model, n_samples=3, index=2, **kw)
+    assert isinstance(fig3d, go.Figure) and isinstance(fig, Figure)
+    assert "sample 2 of 3" in fig3d.layout.title.text
+
+
+def test_render_samples_rejects_out_of_range(model):
+    with pytest.raises(ValueError, match="temperature must be a number in"):
+        render_samples(model, temperature=5.0)
+    with pytest.raises(ValueError, match="index must be an integer in"):
+        render_samples(model, n_samples=3, index=3)
+    with pytest.raises(ValueError, match="n_atoms must be an integer in"):
+        render_samples(model, n_atoms=9)
+
+
+def test_render_reverse_process(model):
+    _, traj = sample_torus(model, 2, 2, np.random.default_rng(0), n_steps=5, record=True)
+    for step in (0, 5):
+        fig3d, fig = render_reverse_process(traj, step, index=1, sigmas=np.linspace(0.5, 0, 6))
+        assert isinstance(fig3d, go.Figure) and "sigma" in fig3d.layout.title.text
+    with pytest.raises(ValueError):
+        render_reverse_process(traj, 6)
+    with pytest.raises(ValueError, match="index must be"):
+        render_reverse_process(traj, 0, index=2)
+
+
+@pytest.mark.parametrize("kw", [
+    dict(n_freq=RANGES["n_freq"][0], hidden=RANGES["hidden"][0], temperature=RANGES["temperature"][0], n_atoms=2),
+    dict(n_freq=RANGES["n_freq"][1], hidden=RANGES["hidden"][1], temperature=RANGES["temperature"][1], n_atoms=8),
+    dict(warm_start=True),  # the default architecture: fine-tunes the shipped weights
+])
+def test_render_training_run_at_extremes(kw):
+    fig = render_training_run(train_seconds=RANGES["train_seconds"][0], n_samples=4, **kw)
+    assert isinstance(fig, Figure)
+    assert ("warm start" in fig.axes[0].get_title()) == ("warm_start" in kw)
+
+
+def test_render_training_run_rejects_out_of_range():
+    with pytest.raises(ValueError, match="train_seconds must be a number in"):
+        render_training_run(train_seconds=60)
+    with pytest.raises(ValueError, match="n_freq must be an integer in"):
+        render_training_run(n_freq=0)
