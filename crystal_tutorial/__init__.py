@@ -1,6 +1,17 @@
 """Crystal diffusion from scratch: the helper package of the tutorial notebooks.
 
-Modules, in story order: crystals, pbc (01), diffusion (02), nn (03), models, training (04),
-sampling (05), physics (06), complexity (07), viz and widgets (all chapters).
+Modules, in story order (each imports only modules above it):
+
+- ``crystals``, ``pbc`` (01): the Crystal, prototypes, data sets, CIF I/O; wrapping, minimum image.
+- ``diffusion`` (02): schedules, the closed-form forward process, the posterior, noise on the torus.
+- ``nn`` (03): layers with hand-written backward, Adam, gradient checks.
+- ``models``, ``training`` (04): the hello-world per-atom MLP and its DDPM training loop.
+- ``sampling`` (05): ancestral DDPM and DDIM.
+- ``physics``, ``metrics`` (06): validity, correction, symmetry; sample reports.
+- ``complexity`` (07): timing harness, power-law fits, cell lists.
+- ``pairwise``, ``torus`` (08): the periodic pairwise denoiser; VE training and sampling on the torus.
+- ``joint``, ``joint_diffusion`` (09): lattice, atom types and conditions.
+- ``viz``, ``widgets`` and ``viz_*`` (all): figures, and the pure render functions behind the sliders.
+- ``generate``, ``__main__``: ``python -m crystal_tutorial demo`` and ``... generate``.
 """
 __version__ = "0.1.0"

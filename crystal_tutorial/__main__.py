@@ -11,27 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+from .generate import _int_in, _positive, add_generate_arguments, run_generate
+
 RULE = "=" * 80
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
-    return value
 
 
 def _new_out_dir(prefix: str) -> Path:
@@ -124,21 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Crystal diffusion from scratch: command-line entry points.")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="train the hello-world per-atom MLP and generate one crystal")
-    demo.add_argument("--epochs", type=_positive_int, default=100, help="training epochs (default 100)")
-    demo.add_argument("--timesteps", type=_positive_int, default=100, help="diffusion steps T (default 100)")
-    demo.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    demo.add_argument("--epochs", type=_int_in(1, 100_000), default=100, help="training epochs (default 100)")
+    demo.add_argument("--timesteps", type=_int_in(1, 10_000), default=100, help="diffusion steps T (default 100)")
+    demo.add_argument("--lr", type=_positive, default=1e-3, help="Adam learning rate (default 1e-3)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--out", default=None, help="output folder (default: a new demo_output-<time> folder)")
     demo.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     demo.set_defaults(func=run_demo)
-    try:
-        from .generate import add_generate_arguments, run_generate
-    except ImportError:  # the generate command arrives with the pairwise model
-        pass
-    else:
-        gen = sub.add_parser("generate", help="train or load a denoiser and write sampled crystals as CIF")
-        add_generate_arguments(gen)
-        gen.set_defaults(func=run_generate)
+    gen = sub.add_parser("generate", help="train or load a denoiser and write sampled crystals as CIF")
+    add_generate_arguments(gen)
+    gen.set_defaults(func=run_generate)
     return parser
 
 

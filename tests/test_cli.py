@@ -31,7 +31,7 @@ def test_demo_default_out_is_a_new_folder(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["demo", "--epochs", "-3"], "positive integer"),
+    (["demo", "--epochs", "-3"], "integer in 1..100000"),
     (["demo", "--lr", "abc"], "positive number"),
     (["demo", "--lr", "nan"], "positive finite"),
     (["fly"], "invalid choice"),
