@@ -21,20 +21,32 @@ def _check_int(name, value, lo, hi):
 
 
 # --- notebook 04 ----------------------------------------------------------------------------------
+def running_mean(values, window: int) -> np.ndarray:
+    """Mean of the last ``window`` values at every position (fewer at the start): smooths a noisy loss."""
+    values = np.asarray(values, dtype=float)
+    window = _check_int("window", window, 1, max(1, len(values)))
+    c = np.cumsum(np.insert(values, 0, 0.0))
+    lo = np.maximum(np.arange(1, len(values) + 1) - window, 0)
+    return (c[1:] - c[lo]) / (np.arange(1, len(values) + 1) - lo)
+
+
 def render_loss_curves(runs, title: str = "Training loss"):
     """Overlay the per-epoch loss of several runs: ``runs`` is a list of (label, History)."""
     import matplotlib.pyplot as plt
     if not runs:
         raise ValueError("runs is empty: train at least one model first")
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    for label, history in runs:
-        epochs = np.arange(1, len(history.epoch_losses) + 1)
-        ax.plot(epochs, history.epoch_losses, lw=1.5, label=label)
+    for k, (label, history) in enumerate(runs):
+        loss = history.epoch_losses
+        epochs = np.arange(1, len(loss) + 1)
+        color = f"C{k % 10}"
+        ax.plot(epochs, loss, lw=0.8, alpha=0.25, color=color)  # raw: noisy, new t and eps every epoch
+        ax.plot(epochs, running_mean(loss, max(1, len(loss) // 20)), lw=1.8, color=color, label=label)
     ax.axhline(1.0, color="grey", ls=":", lw=1, label="predict eps = 0 (loss 1)")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss: mean squared error of eps")
-    ax.set_title(title)
+    ax.set_title(title + " (faint: every epoch; bold: running mean)")
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     return fig

@@ -8,7 +8,7 @@ import pytest
 from crystal_tutorial.crystals import demo_dataset
 from crystal_tutorial.sampling import sample_ddpm
 from crystal_tutorial.training import TrainConfig, build_model, train
-from crystal_tutorial.viz_sampling import (render_ddim, render_loss_by_timestep, render_loss_curves,
+from crystal_tutorial.viz_sampling import (render_ddim, running_mean, render_loss_by_timestep, render_loss_curves,
                                            render_reverse_step, trajectory_min_distances)
 from crystal_tutorial.widgets import button_panel, live_loss_plot
 
@@ -26,7 +26,7 @@ def trained():
 def test_loss_plots(trained):
     _, _, history = trained
     fig = render_loss_curves([("a", history), ("b", history)])
-    assert len(fig.axes[0].lines) == 3  # two runs and the zero-predictor line
+    assert len(fig.axes[0].lines) == 5  # two runs (raw and smoothed) and the zero-predictor line
     with pytest.raises(ValueError, match="empty"):
         render_loss_curves([])
     fig = render_loss_by_timestep(history, T=100, n_buckets=10)
@@ -83,3 +83,10 @@ def test_live_loss_plot_callback(trained):
     assert callback(3, history) is False and callback(4, history) is False
     with pytest.raises(ValueError, match="every"):
         live_loss_plot(every=0)
+
+
+def test_running_mean():
+    np.testing.assert_allclose(running_mean([1, 2, 3, 4], 2), [1, 1.5, 2.5, 3.5])
+    np.testing.assert_allclose(running_mean([5.0], 1), [5.0])
+    with pytest.raises(ValueError, match="window"):
+        running_mean([1, 2], 0)
