@@ -258,3 +258,75 @@ def write_cif(crystal: Crystal, path) -> Path:
     path = Path(path)
     write(str(path), crystal.to_ase(), format="cif")
     return path
+
+
+# --- real binary crystals (notebook 09) ------------------------------------------------------------
+# Experimental room-temperature cubic lattice constants in Å, rounded to 0.01 Å (SrTiO3: 0.001 Å):
+# the values tabulated in Kittel, "Introduction to Solid State Physics" (8th ed., ch. 1, tables of
+# the NaCl, CsCl and cubic zinc sulfide structures) and in the CRC Handbook of Chemistry and Physics,
+# "Lattice constants of crystals" (these agree to within 0.01 Å). Each entry: (formula, ASE
+# ``crystalstructure`` or "perovskite", a, source).
+BINARY_CRYSTALS = (
+    ("NaCl", "rocksalt", 5.64, "Kittel table 1.3 (5.63) / CRC (5.640)"),
+    ("KCl", "rocksalt", 6.29, "Kittel table 1.3 / CRC (6.293)"),
+    ("LiF", "rocksalt", 4.03, "Kittel table 1.3 (4.02) / CRC (4.027)"),
+    ("MgO", "rocksalt", 4.21, "Kittel table 1.3 (4.21) / CRC (4.212)"),
+    ("CsCl", "cesiumchloride", 4.12, "Kittel table 1.4 (4.11) / CRC (4.123)"),
+    ("GaAs", "zincblende", 5.65, "CRC (5.653)"),
+    ("ZnS", "zincblende", 5.41, "Kittel table 1.5 (5.41), sphalerite"),
+    ("CaF2", "fluorite", 5.46, "CRC (5.463)"),
+    ("SrTiO3", "perovskite", 3.905, "CRC (3.905), cubic above 105 K"),
+)
+# Cubic perovskite ABO3 (space group 221, 5 atoms): A at the corner, B at the body centre, O on the faces.
+PEROVSKITE_SITES = [[0.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, 0.5, 0.0], [0.5, 0.0, 0.5], [0.0, 0.5, 0.5]]
+BINARY_ELEMENTS = tuple(s for s in REFERENCE_ELEMENTS if s != "Po")  # FCC, BCC, diamond (Po is SC, 1 atom)
+
+
+def binary_dataset(include_elements: bool = True) -> dict[str, Crystal]:
+    """Real binary (and ternary SrTiO3) crystals plus elemental FCC/BCC/diamond, conventional cubic cells.
+
+    Rock salt (NaCl, KCl, LiF, MgO; 8 atoms, space group 225), cesium chloride (CsCl; 2 atoms, 221),
+    zinc blende (GaAs, ZnS; 8 atoms, 216), fluorite (CaF2; 12 atoms, 225), built by
+    ``ase.build.bulk(formula, crystalstructure, a=..., cubic=True)``, and cubic perovskite SrTiO3
+    (5 atoms, 221) built by hand; the lattice constants and their sources are in ``BINARY_CRYSTALS``.
+    ``include_elements`` adds ``reference_crystals(BINARY_ELEMENTS)`` (ASE's experimental values).
+    Returns ``{name: Crystal}`` in that order, every cell at most 12 atoms, coordinates in [0, 1).
+    """
+    from ase.build import bulk
+    from ase.symbols import string2symbols
+    out = {}
+    for formula, structure, a, _source in BINARY_CRYSTALS:
+        if structure == "perovskite":
+            from ase.data import atomic_numbers
+            numbers = [atomic_numbers[s] for s in string2symbols(formula)]  # Sr, Ti, O, O, O
+            out[formula] = Crystal(np.eye(3) * a, PEROVSKITE_SITES, numbers)
+        else:
+            out[formula] = Crystal.from_ase(bulk(formula, structure, a=a, cubic=True)).wrapped()
+    if include_elements:
+        out.update(reference_crystals(BINARY_ELEMENTS))
+    return out
+
+
+def load_cif_folder(path, max_atoms: int | None = None) -> list[Crystal]:
+    """Every ``*.cif`` in the folder ``path`` (sorted by name) as a Crystal, coordinates wrapped into [0, 1).
+
+    The same kind of list as ``list(binary_dataset().values())``, so your own structures train the
+    same way. A file that is not a readable crystal raises ``ValueError`` naming the file; so does a
+    structure with more than ``max_atoms`` atoms (if given).
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"path must be a folder of .cif files, but {folder} is not a folder")
+    if max_atoms is not None and (isinstance(max_atoms, bool) or not isinstance(max_atoms, (int, np.integer))
+                                  or max_atoms < 1):
+        raise ValueError(f"max_atoms must be a positive integer or None, got {max_atoms!r}")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".cif")
+    if not files:
+        raise ValueError(f"no .cif files in {folder}")
+    crystals = []
+    for f in files:  # a loop over files, not atoms
+        crystal = read_cif(f).wrapped()  # read_cif's ValueError already names the file
+        if max_atoms is not None and crystal.n_atoms > max_atoms:
+            raise ValueError(f"{f} holds {crystal.n_atoms} atoms; at most max_atoms = {max_atoms} are allowed")
+        crystals.append(crystal)
+    return crystals

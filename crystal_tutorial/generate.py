@@ -47,9 +47,10 @@ def _positive(text):
 
 def add_generate_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``generate`` options to ``parser`` (an argparse (sub)parser); returns it."""
-    parser.add_argument("--model", choices=("mlp", "pairwise"), default="pairwise",
-                        help="per-atom MLP (the hello-world, DDPM) or the periodic pairwise model (VE on the "
-                             "torus); default pairwise")
+    parser.add_argument("--model", choices=("mlp", "pairwise", "joint"), default="pairwise",
+                        help="per-atom MLP (the hello-world, DDPM), the periodic pairwise model (VE on the "
+                             "torus), or the joint lattice + species model with conditions (notebook 09); "
+                             "default pairwise")
     parser.add_argument("--n-atoms", type=_int_in(1, MAX_ATOMS), default=4, metavar="N",
                         help=f"atoms per structure, 1..{MAX_ATOMS} (trained on 1, 2, 4 and 8); default 4")
     parser.add_argument("--n-samples", type=_int_in(1, 10_000), default=10, metavar="K", help="structures to sample; default 10")
@@ -63,6 +64,13 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
     parser.add_argument("--temperature", type=_positive, default=0.5, metavar="T",
                         help="pairwise sampling temperature (score multiplier 1/T); default 0.5")
     parser.add_argument("--symprec", type=_positive, default=0.25, metavar="TOL", help="spglib tolerance in Å; default 0.25")
+    parser.add_argument("--density", type=_positive, default=None, metavar="D",
+                        help="joint model: target density in g/cm^3 (default: no density condition)")
+    parser.add_argument("--elements", default=None, metavar="A,B",
+                        help="joint model: chemical system, e.g. Na,Cl (default: any)")
+    parser.add_argument("--guidance", type=float, default=1.0, metavar="W",
+                        help="joint model: classifier-free guidance weight w >= 0 (0 = unconditional, "
+                             "1 = conditional, > 1 = pushed harder); default 1")
     return parser
 
 
@@ -125,8 +133,17 @@ def run_generate(args, log=print) -> int:
     """
     from .crystals import Crystal, demo_dataset, write_cif
     from .physics import PhysicsValidator
+    if getattr(args, "model", None) == "joint":
+        if args.train_seconds is not None:
+            _fail("--train-seconds: the joint model is not trained here; it loads weights "
+                  "(see benchmarks/make_pretrained_joint.py to train them)")
+        from .joint_diffusion import run_generate_joint
+        return run_generate_joint(args, log)
+    for flag in ("density", "elements"):
+        if getattr(args, flag, None) is not None:
+            _fail(f"--{flag} needs --model joint (the {args.model} model has no conditions)")
     if args.model not in ("mlp", "pairwise"):
-        _fail(f"--model must be 'mlp' or 'pairwise', got {args.model!r}")
+        _fail(f"--model must be 'mlp', 'pairwise' or 'joint', got {args.model!r}")
     if not (isinstance(args.n_atoms, int) and 1 <= args.n_atoms <= MAX_ATOMS):
         _fail(f"--n-atoms must be an integer in 1..{MAX_ATOMS}, got {args.n_atoms!r}")
     if not (isinstance(args.n_samples, int) and args.n_samples >= 1):

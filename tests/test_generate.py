@@ -102,3 +102,27 @@ def test_command_line_entry_point(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1 and "--weights: no file at" in bad.stderr
+
+
+def test_joint_model_through_the_command_line(tmp_path):
+    out = tmp_path / "joint"
+    result = subprocess.run([sys.executable, "-m", "crystal_tutorial", "generate", "--model", "joint", "--n-atoms", "4",
+                             "--n-samples", "3", "--seed", "1", "--out", str(out), "--density", "4",
+                             "--elements", "Na,Cl", "--guidance", "1.5"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    cifs = sorted(out.glob("sample_*.cif"))
+    assert len(cifs) == 3
+    crystals = [read_cif(p) for p in cifs]
+    assert all(c.n_atoms == 4 for c in crystals)
+    assert all(set(c.numbers) <= {11, 17} for c in crystals)  # the chemical system was respected
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n"] == 3 and summary["generate"]["guidance"] == 1.5
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--model", "pairwise", "--density", "3"], "--density needs --model joint"),
+    (["--model", "joint", "--train-seconds", "5"], "--train-seconds: the joint model is not trained here"),
+])
+def test_joint_only_options_are_checked(tmp_path, argv, message):
+    with pytest.raises(SystemExit, match=message):
+        run_generate(_parse(*argv, "--out", str(tmp_path / "x")), log=lambda *a: None)

@@ -1,0 +1,85 @@
+"""Quality of the joint model (lattice + types + coordinates) against the targets of issue 10.
+
+    python benchmarks/bench_joint.py [--weights PATH] [--n-samples 100] [--symprec 0.1]
+
+Prints, for the shipped (or given) weights:
+1. unconditional samples (guidance 0; sampler defaults: temperature 0.5, 5 corrector steps) at 2, 4 and 8 atoms: validity (d_min >= 0.7 Å, density
+   0.5-20 g/cm^3, no lattice angle below 30 deg; target >= 95%) and the rate of samples whose
+   space group AND species pattern (``joint_diffusion.prototype_key``) match a training crystal
+   (target >= 50%);
+2. density-conditioned samples, D in {2, 4, 8} g/cm^3, guidance 1 and 2, pooled over 2, 4 and 8
+   atoms: median density and its relative error (target within 15%), beside the unconditional
+   median of the same run.
+Timings are wall-clock on a shared 2-core machine: noisy.
+"""
+import argparse
+import time
+
+import numpy as np
+
+from crystal_tutorial.joint import lattice_params
+from crystal_tutorial.joint_diffusion import load_joint, sample_joint, species_match, training_set
+from crystal_tutorial.nn import blas_threads
+from crystal_tutorial.physics import PhysicsValidator
+
+
+def measure(samples, train, symprec):
+    report = PhysicsValidator().evaluate_samples(samples, symprec=symprec)
+    angles = np.degrees(np.arccos(np.clip(lattice_params(np.stack([c.lattice for c in samples]))[:, 3:], -1, 1)))
+    angle_ok = angles.min(axis=1) >= 30
+    valid = report.valid & angle_ok
+    return dict(valid=valid.mean(), d_min_ok=report.distance_valid.mean(), density_ok=report.density_valid.mean(),
+                angle_ok=angle_ok.mean(), match=species_match(samples, train, symprec).mean(),
+                match_025=species_match(samples, train, 0.25).mean(), density=report.density,
+                formulas=[c.formula for c in samples])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", default=None)
+    parser.add_argument("--n-samples", type=int, default=100)
+    parser.add_argument("--symprec", type=float, default=0.1, help="spglib tolerance in Å (0.25 is also printed)")
+    args = parser.parse_args()
+    model, config = load_joint(args.weights)
+    train = training_set()
+    print(f"{model!r}, trained {config.max_steps if config else '?'} steps; {args.n_samples} samples per setting, "
+          f"symprec {args.symprec} Å\n")
+    print(f"{'atoms':>5} {'valid':>6} {'d_min':>6} {'dens.':>6} {'angle':>6} {'match':>6} {'@0.25':>6} "
+          f"{'median rho':>10} {'s':>5}  most common formulas")
+    uncond, all_uncond = {}, []
+    with blas_threads(1):
+        for n in (2, 4, 8):
+            start = time.perf_counter()
+            s = sample_joint(model, n, args.n_samples, np.random.default_rng(n), guidance=0.0)
+            m = measure(s, train, args.symprec)
+            uncond[n] = m
+            all_uncond.append(m["density"])
+            common = ", ".join(f"{f} {k}" for f, k in zip(*np.unique(m["formulas"], return_counts=True))
+                               if k >= max(2, args.n_samples // 20))
+            print(f"{n:>5} {m['valid']:>6.0%} {m['d_min_ok']:>6.0%} {m['density_ok']:>6.0%} {m['angle_ok']:>6.0%} "
+                  f"{m['match']:>6.0%} {m['match_025']:>6.0%} {np.median(m['density']):>10.2f} "
+                  f"{time.perf_counter() - start:>5.0f}  {common}")
+        total_valid = np.mean([m["valid"] for m in uncond.values()])
+        total_match = np.mean([m["match"] for m in uncond.values()])
+        total_025 = np.mean([m["match_025"] for m in uncond.values()])
+        print(f"\nunconditional, pooled: valid {total_valid:.1%} (target >= 95%), training-prototype match with "
+              f"species {total_match:.1%} at symprec {args.symprec:g} Å, {total_025:.1%} at 0.25 Å (target >= 50%)")
+        med_u = np.median(np.concatenate(all_uncond))
+        print(f"\ndensity condition (pooled over 2, 4, 8 atoms; unconditional median {med_u:.2f} g/cm^3)")
+        print(f"{'D':>4} {'w':>4} {'median':>7} {'error':>7} {'valid':>6} {'match':>6}  per atom count")
+        for D in (2.0, 4.0, 8.0):
+            for w in (1.0, 2.0):
+                per_n = []
+                for n in (2, 4, 8):
+                    s = sample_joint(model, n, args.n_samples // 3 + 1, np.random.default_rng(100 + n),
+                                     density=D, guidance=w)
+                    per_n.append(measure(s, train, args.symprec))
+                rho = np.concatenate([m["density"] for m in per_n])
+                err = (np.median(rho) - D) / D
+                print(f"{D:>4g} {w:>4g} {np.median(rho):>7.2f} {err:>+7.1%} "
+                      f"{np.mean([m['valid'] for m in per_n]):>6.0%} {np.mean([m['match'] for m in per_n]):>6.0%}  "
+                      + ", ".join(f"{n}: {np.median(m['density']):.2f}" for n, m in zip((2, 4, 8), per_n)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Real binary crystals (crystals.binary_dataset) and loading a folder of CIFs."""
+import numpy as np
+import pytest
+
+from crystal_tutorial.crystals import (BINARY_CRYSTALS, Crystal, binary_dataset, load_cif_folder, reference_crystals,
+                                       write_cif)
+from crystal_tutorial.physics import symmetry_dataset
+
+EXPECTED = {  # formula: (space group, atoms in the conventional cell)
+    "NaCl": (225, 8), "KCl": (225, 8), "LiF": (225, 8), "MgO": (225, 8), "CsCl": (221, 2),
+    "GaAs": (216, 8), "ZnS": (216, 8), "CaF2": (225, 12), "SrTiO3": (221, 5)}
+
+
+def test_binary_crystals_have_their_space_groups_and_lattice_constants():
+    data = binary_dataset()
+    for formula, structure, a, source in BINARY_CRYSTALS:
+        c = data[formula]
+        assert source                                                   # every value has a documented source
+        np.testing.assert_allclose(c.lattice, np.eye(3) * a, atol=1e-12)  # conventional cubic cell
+        ds = symmetry_dataset(c, 1e-3)
+        assert (int(ds.number), c.n_atoms) == EXPECTED[formula], formula
+        assert np.all((c.frac_coords >= 0) & (c.frac_coords < 1))
+
+
+def test_densities_match_experiment_and_elements_are_included():
+    data = binary_dataset()
+    # room-temperature densities (g/cm^3, CRC): within 2 %
+    for formula, rho in {"NaCl": 2.165, "MgO": 3.58, "CsCl": 3.99, "GaAs": 5.32, "CaF2": 3.18, "SrTiO3": 5.12}.items():
+        assert abs(data[formula].density - rho) / rho < 0.02, formula
+    ref = reference_crystals(["Cu", "Fe", "Si"])
+    for symbol in ref:
+        assert data[symbol] == ref[symbol]
+    assert "Po" not in data                                             # simple cubic, one atom: not in the set
+    assert all(c.n_atoms <= 12 for c in data.values())
+    assert set(binary_dataset(include_elements=False)) == set(EXPECTED)
+
+
+def test_rocksalt_species_alternate():
+    nacl = binary_dataset()["NaCl"]
+    nearest = {}
+    for i in range(nacl.n_atoms):           # nearest neighbours of each atom are of the other species
+        d = nacl.frac_coords - nacl.frac_coords[i]
+        d -= np.round(d)
+        r = np.linalg.norm(d @ nacl.lattice, axis=1)
+        r[i] = np.inf
+        nearest[i] = set(nacl.numbers[np.isclose(r, r.min())])
+        assert nearest[i] == {17 if nacl.numbers[i] == 11 else 11}
+
+
+def test_load_cif_folder_round_trip(tmp_path):
+    data = binary_dataset()
+    for name in ("NaCl", "CsCl", "Cu"):
+        write_cif(data[name], tmp_path / f"{name}.cif")
+    (tmp_path / "notes.txt").write_text("not a CIF, ignored")
+    loaded = load_cif_folder(tmp_path)
+    assert [c.formula for c in loaded] == ["CsCl", "Cu4", "Na4Cl4"]     # sorted by file name
+    for c, name in zip(loaded, ("CsCl", "Cu", "NaCl")):
+        assert isinstance(c, Crystal)
+        np.testing.assert_allclose(c.lattice, data[name].lattice, atol=1e-6)
+        assert abs(c.density - data[name].density) < 1e-6
+
+
+def test_load_cif_folder_errors_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        load_cif_folder(tmp_path / "missing")
+    with pytest.raises(ValueError, match="no .cif files"):
+        load_cif_folder(tmp_path)
+    write_cif(binary_dataset()["CaF2"], tmp_path / "a.cif")
+    with pytest.raises(ValueError, match=r"a.cif holds 12 atoms; at most max_atoms = 8"):
+        load_cif_folder(tmp_path, max_atoms=8)
+    with pytest.raises(ValueError, match="max_atoms must be a positive integer"):
+        load_cif_folder(tmp_path, max_atoms=0)
+    (tmp_path / "broken.cif").write_text("data_x\n_cell_length_a 5\nthis is not a CIF loop\n")
+    with pytest.raises(ValueError, match="broken.cif"):
+        load_cif_folder(tmp_path)
