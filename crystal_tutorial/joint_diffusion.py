@@ -33,7 +33,7 @@ from .crystals import Crystal, binary_dataset
 from .diffusion import cosine_schedule, geometric_sigmas, ve_sample
 from .joint import JointDenoiser, lattice_params, params_to_lattice
 from .models import masked_mse
-from .nn import Adam, blas_threads
+from .nn import Adam, blas_threads, load_checkpoint, save_checkpoint
 from .pbc import wrap
 from .torus import score_norm, score_target
 
@@ -364,33 +364,14 @@ def save_joint(path, model: JointDenoiser, config: JointConfig | None = None, dt
     """Weights, architecture, vocabulary and JointConfig in one ``.npz`` (JSON metadata, no pickle)."""
     if not isinstance(model, JointDenoiser):
         raise TypeError(f"model must be a JointDenoiser, got {type(model).__name__}")
-    path = Path(path)
-    path = path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
-    meta = {"model": model.config(),
-            "train": asdict(config) if config is not None else None}
-    np.savez(path, config=np.array(json.dumps(meta)),
-             **{f"weights/{k}": v.astype(dtype) for k, v in model.parameters().items()})
-    return path
+    meta = {"model": model.config(), "train": asdict(config) if config is not None else None}
+    return save_checkpoint(path, model, meta, dtype)
 
 
 def load_joint(path=None):
     """``(model, config)`` from a ``save_joint`` file (default: the shipped weights), ``allow_pickle=False``."""
-    path = PRETRAINED_JOINT if path is None else Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no weights file at {path}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["config"]))
-            weights = {k[len("weights/"):]: data[k] for k in data.files if k.startswith("weights/")}
-        model = JointDenoiser(**meta["model"])
-    except (KeyError, TypeError, ValueError, OSError) as exc:
-        raise ValueError(f"{path} is not a joint-model file written by save_joint ({type(exc).__name__}: {exc})") \
-            from None
-    params = model.parameters()
-    if set(weights) != set(params) or any(weights[k].shape != params[k].shape for k in params):
-        raise ValueError(f"weights in {path} do not fit {model!r}")
-    for k, p in params.items():
-        p[...] = weights[k]
+    model, meta = load_checkpoint(PRETRAINED_JOINT if path is None else path,
+                                  lambda meta: JointDenoiser(**meta["model"]), "joint-model")
     return model, (JointConfig(**meta["train"]) if meta.get("train") else None)
 
 

@@ -20,6 +20,7 @@ The last section holds notebook 03's toy regression and the pure render function
 """
 from __future__ import annotations
 
+import json
 from numbers import Real
 from pathlib import Path
 
@@ -27,7 +28,8 @@ import numpy as np
 
 __all__ = ["Module", "Linear", "ReLU", "SiLU", "MLP", "mse_loss", "scalar_time_embedding",
            "sinusoidal_embedding", "clip_grad_norm", "SGD", "Adam", "gradient_check",
-           "layer_gradient_check", "save_weights", "load_weights", "blas_threads"]
+           "layer_gradient_check", "save_weights", "load_weights", "save_checkpoint", "load_checkpoint",
+           "blas_threads"]
 
 
 def _as_rng(rng):
@@ -488,6 +490,48 @@ def load_weights(path, module: Module) -> Module:
     for k, p in params.items():
         p[...] = arrays[k]
     return module
+
+
+def save_checkpoint(path, module: Module, meta: dict, dtype=np.float64) -> Path:
+    """Weights plus JSON metadata (architecture, training config, ...) in one ``.npz`` file.
+
+    The metadata is stored as a JSON string, so loading needs no pickle. ``dtype=np.float32``
+    halves the file (the shipped weights use it); loading casts back to float64.
+    """
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    arrays = {f"weights/{k}": np.asarray(v).astype(dtype) for k, v in module.parameters().items()}
+    np.savez(path, config=np.array(json.dumps(meta)), **arrays)
+    return path
+
+
+def load_checkpoint(path, build, what: str = "checkpoint"):
+    """Read a :func:`save_checkpoint` file: ``module = build(meta)``, then copy the weights in.
+
+    Returns ``(module, meta)``. A missing file raises FileNotFoundError; a file that is not such a
+    checkpoint, or whose arrays do not fit the module, raises ValueError naming what is wrong.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no weights file at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["config"]))
+            weights = {k[len("weights/"):]: data[k] for k in data.files if k.startswith("weights/")}
+        module = build(meta)
+    except (KeyError, TypeError, ValueError, OSError) as exc:
+        raise ValueError(f"{path} is not a {what} file ({type(exc).__name__}: {exc})") from None
+    params = module.parameters()
+    missing, extra = sorted(set(params) - set(weights)), sorted(set(weights) - set(params))
+    wrong = [f"{k}: file {weights[k].shape}, model {params[k].shape}" for k in params
+             if k in weights and weights[k].shape != params[k].shape]
+    if missing or extra or wrong:
+        raise ValueError(f"weights in {path} do not fit {module!r}: missing {missing}, unexpected {extra}, "
+                         f"shape mismatch {wrong}")
+    for k, p in params.items():
+        p[...] = weights[k]
+    return module, meta
 
 
 def blas_threads(n: int = 1):

@@ -20,7 +20,6 @@ g > 1 sharpens the learned density (p^g), which trades diversity for cleaner str
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -31,7 +30,7 @@ import numpy as np
 from .crystals import DEMO_LATTICE_A, DEMO_NUMBER, Crystal
 from .diffusion import geometric_sigmas, ve_sample, wrapped_normal_pdf, wrapped_normal_score
 from .models import masked_mse
-from .nn import Adam, blas_threads
+from .nn import Adam, blas_threads, load_checkpoint, save_checkpoint
 from .pairwise import PairwiseDenoiser
 from .pbc import wrap
 from .training import pad_batch
@@ -262,33 +261,13 @@ def save_model(path, model: PairwiseDenoiser, config: TorusConfig | None = None,
     """
     if not isinstance(model, PairwiseDenoiser):
         raise TypeError(f"model must be a PairwiseDenoiser, got {type(model).__name__}")
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
     meta = {"model": model.config(), "train": asdict(config) if config is not None else None}
-    arrays = {f"weights/{k}": v.astype(dtype) for k, v in model.parameters().items()}
-    np.savez(path, config=np.array(json.dumps(meta)), **arrays)
-    return path
+    return save_checkpoint(path, model, meta, dtype)
 
 
 def load_model(path=None):
     """``(model, config)`` from a file written by :func:`save_model` (default: the shipped pretrained
     weights). ``config`` is the TorusConfig used for training, or None if it was not saved."""
-    path = PRETRAINED if path is None else Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no weights file at {path}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["config"]))
-            weights = {k[len("weights/"):]: data[k] for k in data.files if k.startswith("weights/")}
-        model = PairwiseDenoiser(**meta["model"])
-    except (KeyError, TypeError, ValueError, OSError) as exc:
-        raise ValueError(f"{path} is not a pairwise-model file written by torus.save_model "
-                         f"({type(exc).__name__}: {exc})") from None
-    params = model.parameters()
-    if set(weights) != set(params) or any(weights[k].shape != params[k].shape for k in params):
-        raise ValueError(f"weights in {path} do not fit {model!r}: file has {sorted(weights)}")
-    for k, p in params.items():
-        p[...] = weights[k]
-    config = TorusConfig(**meta["train"]) if meta.get("train") else None
-    return model, config
+    model, meta = load_checkpoint(PRETRAINED if path is None else path,
+                                  lambda meta: PairwiseDenoiser(**meta["model"]), "pairwise-model")
+    return model, (TorusConfig(**meta["train"]) if meta.get("train") else None)

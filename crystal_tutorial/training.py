@@ -7,7 +7,6 @@ Coordinates are the centred fractional coordinates x_0 = frac - 0.5 (diffusion.t
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 from .crystals import Crystal
 from .diffusion import cosine_schedule, linear_schedule, q_sample, to_centered
 from .models import PerAtomMLP, masked_mse
-from .nn import Adam, blas_threads, clip_grad_norm
+from .nn import Adam, blas_threads, clip_grad_norm, load_checkpoint, save_checkpoint
 
 
 @dataclass
@@ -162,29 +161,10 @@ def train(model, dataset, config: TrainConfig | None = None, callback=None) -> H
 
 def save(path, model, config: TrainConfig) -> Path:
     """Save the model's weights and its TrainConfig (as JSON) in one ``.npz`` (no pickle)."""
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
-    arrays = {f"weights/{k}": v for k, v in model.parameters().items()}
-    np.savez(path, config=np.array(json.dumps(asdict(config))), **arrays)
-    return path
+    return save_checkpoint(path, model, asdict(config))
 
 
 def load(path):
     """Load ``(model, config)`` written by :func:`save`; a mismatching file raises ValueError."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no weights file at {path}")
-    with np.load(path, allow_pickle=False) as data:
-        if "config" not in data.files:
-            raise ValueError(f"{path} has no 'config' entry: not written by training.save")
-        config = TrainConfig(**json.loads(str(data["config"])))
-        weights = {k[len("weights/"):]: data[k] for k in data.files if k.startswith("weights/")}
-    model = build_model(config)
-    params = model.parameters()
-    if set(weights) != set(params) or any(weights[k].shape != params[k].shape for k in params):
-        raise ValueError(f"weights in {path} do not fit a PerAtomMLP(hidden={config.hidden}): "
-                         f"file has {sorted(weights)}, model expects {sorted(params)}")
-    for k, p in params.items():
-        p[...] = weights[k]
-    return model, config
+    model, meta = load_checkpoint(path, lambda meta: build_model(TrainConfig(**meta)), "per-atom MLP checkpoint")
+    return model, TrainConfig(**meta)

@@ -465,3 +465,20 @@ def test_notebook_exercise_solutions_pass_their_checks(capsys):
         exec(code, namespace)
         exec(check_src, namespace)
         assert len(results) == 1 and results[0].ok, (results, code)
+
+
+def test_checkpoint_round_trip_and_clear_errors(tmp_path):
+    model = nn.MLP([3, 5, 2], rng=0)
+    path = nn.save_checkpoint(tmp_path / "ckpt", model, {"sizes": [3, 5, 2]}, dtype=np.float32)
+    assert path.suffix == ".npz"
+    back, meta = nn.load_checkpoint(path, lambda m: nn.MLP(m["sizes"], rng=1))
+    assert meta == {"sizes": [3, 5, 2]}
+    for k, p in model.parameters().items():
+        np.testing.assert_array_equal(back.parameters()[k], p.astype(np.float32).astype(np.float64))
+    with pytest.raises(ValueError, match="do not fit"):
+        nn.load_checkpoint(path, lambda m: nn.MLP([3, 6, 2], rng=1))
+    np.savez(tmp_path / "plain.npz", x=np.zeros(2))
+    with pytest.raises(ValueError, match="is not a checkpoint file"):
+        nn.load_checkpoint(tmp_path / "plain.npz", lambda m: model)
+    with pytest.raises(FileNotFoundError, match="no weights file"):
+        nn.load_checkpoint(tmp_path / "missing.npz", lambda m: model)
