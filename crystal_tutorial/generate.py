@@ -78,16 +78,21 @@ def _fail(message: str):
     raise SystemExit(f"{PROG}: error: {message}")
 
 
+def _load_weights_arg(loader, path: Path, missing: str):
+    """``loader(path)``, with a missing or unreadable ``--weights`` file reported as one line."""
+    if not path.is_file():
+        _fail(f"--weights: {missing} at {path}")
+    try:
+        return loader(path)
+    except ValueError as exc:
+        _fail(f"--weights: {exc}")
+
+
 def _train_or_load_pairwise(args, dataset, out: Path, log):
     from .torus import PRETRAINED, TorusConfig, load_model, save_model, train_torus
     if args.weights is not None:
         path = PRETRAINED if args.weights == "pretrained" else Path(args.weights)
-        if not path.is_file():
-            _fail(f"--weights: no file at {path}")
-        try:
-            model, _ = load_model(path)
-        except ValueError as exc:
-            _fail(f"--weights: {exc}")
+        model, _ = _load_weights_arg(load_model, path, "no file")
         log(f"loaded {model!r} from {path}")
         return model, {"weights": str(path)}
     config = TorusConfig(seed=args.seed, max_seconds=args.train_seconds or 30.0, max_steps=1_000_000,
@@ -105,12 +110,9 @@ def _train_or_load_mlp(args, dataset, out: Path, log):
     from .training import TrainConfig, build_model, load, save, train
     if args.weights is not None:
         path = Path(args.weights)
-        if args.weights == "pretrained" or not path.is_file():
-            _fail(f"--weights: no per-atom MLP weights file at {path} (train one with --model mlp first)")
-        try:
-            model, config = load(path)
-        except ValueError as exc:
-            _fail(f"--weights: {exc}")
+        if args.weights == "pretrained":
+            _fail("--weights: there are no pretrained per-atom MLP weights (train one with --model mlp first)")
+        model, config = _load_weights_arg(load, path, "no per-atom MLP weights file (train one with --model mlp first)")
         log(f"loaded {model!r} from {path}")
         return model, config, {"weights": str(path)}
     budget = args.train_seconds
