@@ -35,12 +35,12 @@ REFERENCE_ELEMENTS = ("Cu", "Al", "Ni", "Ag", "Au", "Pb", "Fe", "W", "Na", "Mo",
                       "Si", "C", "Ge", "Po")
 
 
-def _as_float_array(name, value, ndim_shape):
+def _as_float_array(name, value):
+    """A float64 copy of ``value`` (so the Crystal owns its arrays), or a TypeError naming ``name``."""
     try:
-        arr = np.array(value, dtype=float)
+        return np.array(value, dtype=float)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}: {exc}") from None
-    return arr
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,7 +58,7 @@ class Crystal:
     _volume: float = field(init=False, repr=False)
 
     def __post_init__(self):
-        lattice = _as_float_array("lattice", self.lattice, (3, 3))
+        lattice = _as_float_array("lattice", self.lattice)
         if lattice.shape != (3, 3):
             raise ValueError(f"lattice must have shape (3, 3) (rows a, b, c in Å), got {lattice.shape}")
         if not np.all(np.isfinite(lattice)):
@@ -69,7 +69,7 @@ class Crystal:
             raise ValueError(
                 f"lattice is singular (volume {det:.3g} Å^3): its three vectors lie in a plane or one is "
                 "zero; a unit cell needs three independent lattice vectors")
-        frac = _as_float_array("frac_coords", self.frac_coords, (None, 3))
+        frac = _as_float_array("frac_coords", self.frac_coords)
         if frac.ndim != 2 or frac.shape[1] != 3:
             raise ValueError(f"frac_coords must have shape (N, 3), got {frac.shape}")
         if frac.shape[0] < 1:

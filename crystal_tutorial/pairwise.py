@@ -180,7 +180,6 @@ class PairwiseDenoiser(Module):
     def forward(self, x, sigma, mask=None):
         x, sigma, mask = check_inputs(x, sigma, mask)
         B, N, _ = x.shape
-        F, H = self.n_features, self.hidden
         f = pair_features(x, sigma, self.n_freq, self.sigma_min, self.sigma_max)  # (B, N, N, F)
         A = mask[:, :, None] & mask[:, None, :] & ~np.eye(N, dtype=bool)  # (B, N, N) real pairs, i != j
         self._A = A.astype(float)                            # (B, N, N)
