@@ -146,17 +146,17 @@ def train(model, dataset, config: TrainConfig | None = None, callback=None) -> H
                 batch_losses.append(loss)
             epoch_losses.append(float(np.mean(batch_losses)))
             bar.set_postfix(loss=f"{epoch_losses[-1]:.4f}")
-            history = History(np.array(losses), np.array(ts), np.array(per_struct), np.array(epoch_losses),
-                              time.perf_counter() - start - callback_seconds)
-            if callback is not None:
+            if callback is not None:  # the History snapshot is built only for a callback, not every epoch
                 tic = time.perf_counter()
-                stop = callback(epoch, history)
+                snapshot = History(np.array(losses), np.array(ts), np.array(per_struct), np.array(epoch_losses),
+                                   tic - start - callback_seconds)
+                stop = callback(epoch, snapshot)
                 callback_seconds += time.perf_counter() - tic
                 if stop:
                     break
     bar.close()
-    history.train_seconds = time.perf_counter() - start - callback_seconds  # time spent in callbacks excluded
-    return history
+    seconds = time.perf_counter() - start - callback_seconds  # time spent in callbacks excluded
+    return History(np.array(losses), np.array(ts), np.array(per_struct), np.array(epoch_losses), seconds)
 
 
 def save(path, model, config: TrainConfig) -> Path:
