@@ -12,6 +12,7 @@ Modules, in story order (each imports only modules above it):
 - ``complexity`` (07): timing harness, power-law fits, cell lists.
 - ``pairwise``, ``torus`` (08): the periodic pairwise denoiser; VE training and sampling on the torus.
 - ``joint``, ``joint_diffusion`` (09): lattice, atom types and conditions.
+- ``csp``, ``benchmark`` (10): crystal structure prediction on perov-5 / carbon-24; scoring as the papers, baselines.
 - ``viz``, ``widgets`` and ``viz_*`` (all): figures, and the pure render functions behind the sliders.
 - ``generate``, ``__main__``: ``python -m crystal_tutorial demo`` and ``... generate``.
 """

@@ -352,3 +352,34 @@ def load_cif_folder(path, max_atoms: int | None = None) -> list[Crystal]:
             raise ValueError(f"{f} holds {crystal.n_atoms} atoms; at most max_atoms = {max_atoms} are allowed")
         crystals.append(crystal)
     return crystals
+
+
+# --- published benchmarks (chapter 10): perov-5 and carbon-24 from the CDVAE repository ----------
+BENCHMARKS = ("perov_5", "carbon_24")
+BENCHMARK_SPLITS = ("val", "test")  # no train split is shipped: train on val, test on test (DATA.md)
+
+
+def _benchmark_arrays(name: str, split: str) -> dict:
+    if name not in BENCHMARKS:
+        raise ValueError(f"name must be one of {BENCHMARKS}, got {name!r}")
+    if split not in BENCHMARK_SPLITS:
+        raise ValueError(f"split must be one of {BENCHMARK_SPLITS} (there is no train split), got {split!r}")
+    with np.load(Path(__file__).resolve().parent / "data" / f"{name}.npz", allow_pickle=False) as z:
+        return {k: z[f"{split}_{k}"] for k in ("lattice", "frac", "numbers", "offsets", "ids")}
+
+
+def load_benchmark(name: str, split: str = "test") -> list[Crystal]:
+    """The ``split`` ("val" or "test") of benchmark ``name`` ("perov_5", "carbon_24") as Crystals, CSV row order.
+
+    Converted from the CDVAE CSVs by ``benchmarks/convert_benchmarks.py`` (float32, under 1e-6 Å from
+    pymatgen's parse); ids in ``benchmark_ids``; sources, licences and citations in DATA.md.
+    """
+    a = _benchmark_arrays(name, split)
+    off = a["offsets"]
+    return [Crystal(a["lattice"][s], a["frac"][off[s]:off[s + 1]], a["numbers"][off[s]:off[s + 1]])
+            for s in range(len(off) - 1)]  # loop over structures
+
+
+def benchmark_ids(name: str, split: str = "test") -> list[str]:
+    """The material_id of every structure of ``load_benchmark(name, split)``, same order."""
+    return [str(i) for i in _benchmark_arrays(name, split)["ids"]]
