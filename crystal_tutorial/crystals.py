@@ -164,6 +164,28 @@ class Crystal:
             raise ValueError(f"the Atoms object has a {atoms.cell.rank}D cell; a crystal needs three lattice vectors")
         return cls(np.array(atoms.cell[:]), atoms.get_scaled_positions(wrap=False), atoms.numbers)
 
+    def to_pymatgen(self):
+        """A pymatgen ``Structure`` with the same lattice (rows a, b, c), fractional coordinates and elements."""
+        from pymatgen.core import Lattice, Structure
+        return Structure(Lattice(self.lattice), self.symbols, self.frac_coords)
+
+    @classmethod
+    def from_pymatgen(cls, structure) -> "Crystal":
+        """Build a ``Crystal`` from a pymatgen ``Structure`` (ordered: one element per site).
+
+        Oxidation states are dropped (``Na+`` becomes Na); partial occupancies and dummy species
+        raise ``ValueError``, since a Crystal holds one atomic number per site.
+        """
+        if not (hasattr(structure, "lattice") and hasattr(structure, "frac_coords") and hasattr(structure, "sites")):
+            raise TypeError(f"from_pymatgen expects a pymatgen Structure, got {type(structure).__name__}")
+        if not structure.is_ordered:
+            raise ValueError("the Structure has partially occupied sites; a Crystal needs one element per site")
+        numbers = [getattr(site.specie, "Z", 0) for site in structure]  # Element and Species have Z
+        if len(numbers) == 0 or min(numbers) < 1:
+            raise ValueError(f"the Structure needs at least one site, each a real element; got species "
+                             f"{[str(site.specie) for site in structure]}")
+        return cls(np.array(structure.lattice.matrix), np.array(structure.frac_coords), numbers)
+
     def to_spglib(self) -> tuple:
         """The ``(lattice, positions, numbers)`` tuple spglib takes."""
         return (np.array(self.lattice), np.array(self.frac_coords), np.array(self.numbers))
