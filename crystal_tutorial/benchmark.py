@@ -11,8 +11,10 @@ Jiao et al. 2023; FlowMM, Miller et al. 2024):
   interatomic distance > 0.5 Å, volume > 0.1 Å^3, charge neutral by an oxidation-state guess; single
   elements are neutral), DiffCSP's rule; **best of k**: the closest of k valid predictions.
 
-Charge neutrality here uses pymatgen's ``Composition.oxi_state_guesses`` (the papers use SMACT, which
-can differ for a few compositions; the test structures' own validity is reported beside the rates).
+Charge neutrality is ``metrics.valid_composition`` (pymatgen's ``oxi_state_guesses`` on the reduced
+composition; the papers use SMACT, which differs for some compositions, see ``metrics``), and the
+distance rule uses pymatgen's distance matrix as CDVAE's code does (an atom's own periodic image is
+not counted). The test structures' own validity is reported beside the rates.
 Matching runs in ``processes`` worker processes; results come back in input order (deterministic).
 """
 from __future__ import annotations
@@ -24,9 +26,8 @@ from multiprocessing import get_context
 import numpy as np
 
 from .crystals import PEROVSKITE_SITES, Crystal
+from .metrics import MATCHER_SETTINGS, VALID_STRUCTURE_DISTANCE, structure_matcher, valid_composition
 
-MATCHER_SETTINGS = {"stol": 0.5, "angle_tol": 10.0, "ltol": 0.3}  # CDVAE / DiffCSP / FlowMM
-MIN_DISTANCE = 0.5  # Å: DiffCSP's structural validity cutoff
 
 # Published one-sample results (match rate %, RMSE), trained on the papers' train splits (3x our val).
 # DiffCSP: Jiao et al., "Crystal Structure Prediction by Joint Equivariant Diffusion", NeurIPS 2023,
@@ -41,30 +42,17 @@ PUBLISHED = {
 # --- conversion and validity -----------------------------------------------------------------------
 def to_pymatgen(crystal: Crystal):
     """A pymatgen Structure with the same lattice, fractional coordinates and species."""
-    from pymatgen.core import Lattice, Structure
     if not isinstance(crystal, Crystal):
         raise TypeError(f"crystal must be a Crystal, got {type(crystal).__name__}")
-    return Structure(Lattice(crystal.lattice), crystal.numbers.tolist(), crystal.frac_coords)
-
-
-@functools.lru_cache(maxsize=None)
-def _neutral(composition: tuple) -> bool:
-    from pymatgen.core import Composition
-    if len(composition) == 1:
-        return True                                          # single elements count as neutral (DiffCSP)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return len(Composition(dict(composition)).oxi_state_guesses(max_sites=-20)) > 0
+    return crystal.to_pymatgen()
 
 
 def charge_neutral(crystal: Crystal) -> bool:
-    """True if some assignment of common oxidation states makes the composition neutral."""
-    z, n = np.unique(crystal.numbers, return_counts=True)
-    from ase.data import chemical_symbols
-    return _neutral(tuple((chemical_symbols[int(a)], int(b)) for a, b in zip(z, n)))
+    """``metrics.valid_composition``: common oxidation states can sum to 0; single elements pass."""
+    return valid_composition(crystal)
 
 
-def structure_valid(crystal: Crystal, cutoff: float = MIN_DISTANCE) -> bool:
+def structure_valid(crystal: Crystal, cutoff: float = VALID_STRUCTURE_DISTANCE) -> bool:
     """Every minimum-image interatomic distance > ``cutoff`` Å and volume > 0.1 Å^3 (CDVAE's rule)."""
     if crystal.volume <= 0.1:
         return False
@@ -81,8 +69,7 @@ def is_valid(crystal: Crystal) -> bool:
 
 # --- matching ------------------------------------------------------------------------------------
 def _matcher(settings):
-    from pymatgen.analysis.structure_matcher import StructureMatcher
-    return StructureMatcher(**settings)
+    return structure_matcher(**settings)[0]
 
 
 def match_rms(pred: Crystal, target: Crystal, settings: dict | None = None) -> float:
@@ -360,7 +347,7 @@ def run_benchmark(args, log=print) -> int:
                     write_cif(crystal, tmp)
     results = {"dataset": args.dataset, "split": "test", "trained_on": "val (no train split shipped; DATA.md)",
                "n_test": args.n_test, "k": args.k, "seed": args.seed, "weights": str(weights),
-               "training": meta.get("extra", {}), "matcher": MATCHER_SETTINGS, "sampler": SAMPLER,
+               "training": meta.get("extra", {}), "matcher": dict(MATCHER_SETTINGS), "sampler": SAMPLER,
                "results": table["results"], "published": published_rows(args.dataset),
                "timings": {"seconds": table["seconds"], "total": round(time.perf_counter() - start, 2)}}
     atomic_write_text(out / "results.json", json.dumps(results, indent=2) + "\n")
