@@ -178,6 +178,28 @@ class Crystal:
             raise ValueError(f"the Atoms object has a {atoms.cell.rank}D cell; a crystal needs three lattice vectors")
         return cls(np.array(atoms.cell[:]), atoms.get_scaled_positions(wrap=False), atoms.numbers)
 
+    def to_pymatgen(self):
+        """A pymatgen ``Structure`` with the same lattice (rows a, b, c), fractional coordinates and elements."""
+        from pymatgen.core import Lattice, Structure
+        return Structure(Lattice(self.lattice), self.symbols, self.frac_coords)
+
+    @classmethod
+    def from_pymatgen(cls, structure) -> "Crystal":
+        """Build a ``Crystal`` from a pymatgen ``Structure`` (ordered: one element per site).
+
+        Oxidation states are dropped (``Na+`` becomes Na); partial occupancies and dummy species
+        raise ``ValueError``, since a Crystal holds one atomic number per site.
+        """
+        if not (hasattr(structure, "lattice") and hasattr(structure, "frac_coords") and hasattr(structure, "sites")):
+            raise TypeError(f"from_pymatgen expects a pymatgen Structure, got {type(structure).__name__}")
+        if not structure.is_ordered:
+            raise ValueError("the Structure has partially occupied sites; a Crystal needs one element per site")
+        numbers = [getattr(site.specie, "Z", 0) for site in structure]  # Element and Species have Z
+        if len(numbers) == 0 or min(numbers) < 1:
+            raise ValueError(f"the Structure needs at least one site, each a real element; got species "
+                             f"{[str(site.specie) for site in structure]}")
+        return cls(np.array(structure.lattice.matrix), np.array(structure.frac_coords), numbers)
+
     def to_spglib(self) -> tuple:
         """The ``(lattice, positions, numbers)`` tuple spglib takes."""
         return (np.array(self.lattice), np.array(self.frac_coords), np.array(self.numbers))
@@ -426,3 +448,34 @@ def load_cif_folder(path, max_atoms: int | None = None, on_error: str = "warn") 
             raise ValueError(report)
         warnings.warn(report + f"\nloaded the other {len(crystals)} files", UserWarning, stacklevel=2)
     return crystals
+
+
+# --- published benchmarks (chapter 10): perov-5 and carbon-24 from the CDVAE repository ----------
+BENCHMARKS = ("perov_5", "carbon_24")
+BENCHMARK_SPLITS = ("val", "test")  # no train split is shipped: train on val, test on test (DATA.md)
+
+
+def _benchmark_arrays(name: str, split: str) -> dict:
+    if name not in BENCHMARKS:
+        raise ValueError(f"name must be one of {BENCHMARKS}, got {name!r}")
+    if split not in BENCHMARK_SPLITS:
+        raise ValueError(f"split must be one of {BENCHMARK_SPLITS} (there is no train split), got {split!r}")
+    with np.load(Path(__file__).resolve().parent / "data" / f"{name}.npz", allow_pickle=False) as z:
+        return {k: z[f"{split}_{k}"] for k in ("lattice", "frac", "numbers", "offsets", "ids")}
+
+
+def load_benchmark(name: str, split: str = "test") -> list[Crystal]:
+    """The ``split`` ("val" or "test") of benchmark ``name`` ("perov_5", "carbon_24") as Crystals, CSV row order.
+
+    Converted from the CDVAE CSVs by ``benchmarks/convert_benchmarks.py`` (float32, under 1e-6 Å from
+    pymatgen's parse); ids in ``benchmark_ids``; sources, licences and citations in DATA.md.
+    """
+    a = _benchmark_arrays(name, split)
+    off = a["offsets"]
+    return [Crystal(a["lattice"][s], a["frac"][off[s]:off[s + 1]], a["numbers"][off[s]:off[s + 1]])
+            for s in range(len(off) - 1)]  # loop over structures
+
+
+def benchmark_ids(name: str, split: str = "test") -> list[str]:
+    """The material_id of every structure of ``load_benchmark(name, split)``, same order."""
+    return [str(i) for i in _benchmark_arrays(name, split)["ids"]]

@@ -399,12 +399,12 @@ def run_generate_joint(args, log=print) -> int:
     ``density`` (g/cm^3 or None), ``elements`` ("Na,Cl" or None), ``guidance`` (w >= 0, default 1),
     ``weights`` (a ``save_joint`` file; None or "pretrained" = the shipped weights), ``temperature``
     (default 0.5) and ``symprec`` (Å, default 0.1). Writes ``out/sample_000.cif`` ... and
-    ``out/summary.json`` (``PhysicsValidator.evaluate_samples(...).to_dict()`` plus the condition,
-    guidance and the species-aware prototype match rate under ``"generate"``). Bad values raise
+    ``out/summary.json`` (``metrics.evaluate_samples(...).to_dict()``, novelty against ``training_set()``,
+    plus the condition, guidance and the species-aware prototype match rate under ``"generate"``). Bad values raise
     ``SystemExit`` with one line naming the option.
     """
     from .crystals import write_cif
-    from .physics import PhysicsValidator
+    from .metrics import evaluate_samples
     n_atoms, n_samples = getattr(args, "n_atoms", None), getattr(args, "n_samples", None)
     for flag, value, low, high in (("--n-atoms", n_atoms, 2, 12), ("--n-samples", n_samples, 1, 10_000)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
@@ -445,7 +445,7 @@ def run_generate_joint(args, log=print) -> int:
                                temperature=float(temperature))
     for k, crystal in enumerate(samples):
         write_cif(crystal, out / f"sample_{k:03d}.cif")
-    report = PhysicsValidator().evaluate_samples(samples, symprec=float(symprec))
+    report = evaluate_samples(samples, reference=training_set(), symprec=float(symprec))
     matched = species_match(samples, training_set(), float(symprec))
     summary = report.to_dict()
     summary["generate"] = dict(
@@ -456,5 +456,5 @@ def run_generate_joint(args, log=print) -> int:
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     log(f"wrote {len(samples)} CIF files and summary.json to {out}/: valid {report.validity_rate:.0%}, "
         f"training-prototype match (with species) {matched.mean():.0%}, median density "
-        f"{np.median(report.density):.2f} g/cm^3")
+        f"{np.median(report.density):.2f} g/cm^3; {report.summary_line()}")
     return 0
