@@ -239,3 +239,132 @@ def perovskite_template(targets, assign="learned", stats=None, rng=None) -> list
         numbers = [a_num, b_num] + [int(z) for z in t.numbers[xi]]
         out.append(Crystal(t.lattice, PEROVSKITE_SITES, numbers))
     return out
+
+
+# --- the whole table: model and baselines on the same structures ----------------------------------
+SAMPLER = {"T": 100, "corrector_steps": 5, "temperature": 0.5}  # sample_csp settings of the shipped results
+
+
+def method_names(dataset: str) -> list[str]:
+    """The rows of the benchmark table for ``dataset``, model rows first."""
+    rows = ["CSP model, generated cell", "CSP model, true cell", "random coordinates, true cell"]
+    if dataset == "perov_5":
+        return rows + ["perovskite template, learned A/B", "perovskite template, random A/B"]
+    return rows + ["random coordinates, generated cell"]
+
+
+def predict(method: str, dataset: str, targets, k: int, seed: int, model=None, train=None, sampler=None):
+    """(n, k) predictions of ``method`` for ``targets``; ``train`` is the training split (val) the baselines
+    may learn from. Each method draws from its own generator ``default_rng([seed, row])``."""
+    from .csp import sample_csp
+    names = method_names(dataset)
+    if method not in names:
+        raise ValueError(f"method must be one of {names}, got {method!r}")
+    rng = np.random.default_rng([seed, names.index(method)])
+    targets = list(targets)
+    if method.startswith("CSP model"):
+        if model is None:
+            raise ValueError("the CSP model rows need model (csp.load_csp(dataset))")
+        lattice = "generated" if method.endswith("generated cell") else "true"
+        runs = [sample_csp(model, targets, rng, lattice=lattice, **(sampler or SAMPLER)) for _ in range(k)]
+    elif method == "perovskite template, learned A/B":
+        one = perovskite_template(targets, "learned", perovskite_site_stats(train))
+        runs = [one] * k                                        # deterministic: k copies
+    elif method == "perovskite template, random A/B":
+        runs = [perovskite_template(targets, "random", rng=rng) for _ in range(k)]
+    elif method == "random coordinates, true cell":
+        runs = [random_coordinates(targets, rng) for _ in range(k)]
+    else:
+        runs = [random_coordinates(targets, rng, reference=train) for _ in range(k)]
+    return [list(row) for row in zip(*runs)]                   # (n, k)
+
+
+def run_table(dataset: str, n_test: int, k: int = 1, seed: int = 0, model=None, processes: int = 2,
+              methods=None, sampler=None) -> dict:
+    """Every method of ``method_names(dataset)`` on the first ``n_test`` test structures.
+
+    Returns {"results": {method: summary}, "predictions": {method: (n, k)}, "scores": {method: ...},
+    "seconds": {method: {"predict", "score"}}}.
+    """
+    import time
+    from .crystals import load_benchmark
+    targets = load_benchmark(dataset, "test")[:n_test]
+    train = load_benchmark(dataset, "val")
+    out = {"results": {}, "predictions": {}, "scores": {}, "seconds": {}}
+    for name in (methods or method_names(dataset)):          # loop over table rows
+        t0 = time.perf_counter()
+        preds = predict(name, dataset, targets, k, seed, model, train, sampler)
+        t1 = time.perf_counter()
+        s = score(preds, targets, processes=processes)
+        out["seconds"][name] = {"predict": round(t1 - t0, 2), "score": round(time.perf_counter() - t1, 2)}
+        out["results"][name], out["predictions"][name], out["scores"][name] = summarize(s), preds, s
+    return out
+
+
+def published_rows(dataset: str) -> dict:
+    """{model: {"match_rate", "rmse", "source"}} of ``PUBLISHED`` for ``dataset``."""
+    src = "Jiao et al., NeurIPS 2023 (DiffCSP), Table 1; trained on the train split"
+    return {name: {"match_rate": r, "rmse": e, "source": src} for name, (r, e) in PUBLISHED.get(dataset, {}).items()}
+
+
+# --- command line: python -m crystal_tutorial benchmark ... ------------------------------------------
+def add_benchmark_arguments(parser):
+    from .generate import _int_in
+    parser.add_argument("--dataset", choices=("perov_5", "carbon_24"), default="perov_5")
+    parser.add_argument("--n-test", type=_int_in(1, 10_000), default=100, help="first N test structures (default 100)")
+    parser.add_argument("--k", type=_int_in(1, 100), default=1, help="predictions per structure (default 1)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--weights", default="pretrained", help="a csp.save_csp file, or 'pretrained' (default)")
+    parser.add_argument("--processes", type=_int_in(1, 64), default=2, help="matching processes (default 2)")
+    parser.add_argument("--out", required=True, help="output folder (new or empty)")
+    return parser
+
+
+def run_benchmark(args, log=print) -> int:
+    """``benchmark``: write OUT/results.json and every prediction as CIF; returns 0.
+
+    OUT/predictions/<material_id>_<j>.cif are the model's (generated cell) predictions, j = 0..k-1;
+    OUT/baselines/<method>/<material_id>_<j>.cif the other rows'. results.json holds every number of the
+    table (match rate, RMSE, validity per method, plus the papers' figures); wall times sit under
+    "timings", so the same seed writes the same bytes everywhere else. Files are written atomically and
+    OUT must be new or empty, so two runs never mix.
+    """
+    import json
+    import re
+    import time
+    from pathlib import Path
+
+    from .crystals import benchmark_ids, write_cif
+    from .csp import load_csp
+    from .files import atomic_path, atomic_write_text
+    from .generate import _fail
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        _fail(f"--out: {out} exists and is not an empty folder (runs never mix; choose a new folder)")
+    weights = args.dataset if args.weights in (None, "pretrained") else Path(args.weights)
+    try:
+        model, meta = load_csp(weights)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(f"--weights: {exc}")
+    start = time.perf_counter()
+    table = run_table(args.dataset, args.n_test, args.k, args.seed, model, args.processes)
+    ids = benchmark_ids(args.dataset, "test")[:args.n_test]
+    (out / "predictions").mkdir(parents=True, exist_ok=True)
+    for name, preds in table["predictions"].items():          # loop over methods, structures, samples
+        folder = out / "predictions" if name == "CSP model, generated cell" else \
+            out / "baselines" / re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+        folder.mkdir(parents=True, exist_ok=True)
+        for mid, row in zip(ids, preds):
+            for j, crystal in enumerate(row):
+                with atomic_path(folder / f"{mid}_{j}.cif") as tmp:
+                    write_cif(crystal, tmp)
+    results = {"dataset": args.dataset, "split": "test", "trained_on": "val (no train split shipped; DATA.md)",
+               "n_test": args.n_test, "k": args.k, "seed": args.seed, "weights": str(weights),
+               "training": meta.get("extra", {}), "matcher": MATCHER_SETTINGS, "sampler": SAMPLER,
+               "results": table["results"], "published": published_rows(args.dataset),
+               "timings": {"seconds": table["seconds"], "total": round(time.perf_counter() - start, 2)}}
+    atomic_write_text(out / "results.json", json.dumps(results, indent=2) + "\n")
+    head = table["results"]["CSP model, generated cell"]
+    log(f"wrote results.json and {args.n_test * args.k} predictions per method to {out}/: CSP model "
+        f"{head['match_rate']}% match, RMSE {head['rmse']}")
+    return 0
