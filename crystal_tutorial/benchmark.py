@@ -85,21 +85,25 @@ def _score_row(job):
     preds, target, settings = job
     matcher = _matcher(settings)
     t = to_pymatgen(target)
-    rms, valid = [], []
+    rms, dmax, valid, seen = [], [], [], {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for p in preds:  # loop over the k predictions of one target
-            r = matcher.get_rms_dist(to_pymatgen(p), t)
-            rms.append(np.nan if r is None else float(r[0]))
+            if id(p) not in seen:                            # the same object k times is scored once
+                r = matcher.get_rms_dist(to_pymatgen(p), t)
+                seen[id(p)] = (np.nan, np.nan) if r is None else (float(r[0]), float(r[1]))
+            rms.append(seen[id(p)][0])
+            dmax.append(seen[id(p)][1])
             valid.append(is_valid(p))
-    return rms, valid, is_valid(target)
+    return rms, valid, is_valid(target), dmax
 
 
 def score(predictions, targets, settings: dict | None = None, processes: int = 2) -> dict:
-    """Match every prediction against its target: {"rms": (n, k), "valid": (n, k), "target_valid": (n,)}.
+    """Match every prediction against its target: {"rms", "dmax": (n, k), "valid": (n, k), "target_valid": (n,)}.
 
-    ``predictions[i]`` is a Crystal or a list of k Crystals for ``targets[i]``. ``rms`` is NaN where
-    the matcher finds no match. ``processes`` > 1 spreads the targets over worker processes.
+    ``predictions[i]`` is a Crystal or a list of k Crystals for ``targets[i]``. ``rms`` and ``dmax`` (the
+    largest normalised site distance of the match, ``get_rms_dist()[1]``) are NaN where the matcher finds
+    no match. ``processes`` > 1 spreads the targets over worker processes.
     """
     targets = list(targets)
     preds = [[p] if isinstance(p, Crystal) else list(p) for p in predictions]
@@ -118,12 +122,19 @@ def score(predictions, targets, settings: dict | None = None, processes: int = 2
         with get_context("fork").Pool(processes) as pool:
             rows = pool.map(_score_row, jobs, chunksize=max(1, len(jobs) // (8 * processes)))
     return {"rms": np.array([r[0] for r in rows], dtype=float), "valid": np.array([r[1] for r in rows], dtype=bool),
-            "target_valid": np.array([r[2] for r in rows], dtype=bool)}
+            "target_valid": np.array([r[2] for r in rows], dtype=bool), "dmax": np.array([r[3] for r in rows], dtype=float)}
 
 
-def summarize(scores: dict, k: int | None = None) -> dict:
-    """Match rates (%) and mean RMSE of one sample (DiffCSP's validity rule) and of the best of ``k``."""
+def summarize(scores: dict, k: int | None = None, stol: float | None = None) -> dict:
+    """Match rates (%) and mean RMSE of one sample (DiffCSP's validity rule) and of the best of ``k``.
+
+    ``stol`` below the scoring run's counts only matches whose largest site distance ``dmax`` is within
+    it: a fast approximation of re-running the matcher with that stol (it can miss a match that another
+    atom mapping would give at the smaller tolerance).
+    """
     rms, valid, tv = scores["rms"], scores["valid"], scores["target_valid"]
+    if stol is not None:
+        rms = np.where(scores["dmax"] <= stol, rms, np.nan)
     k = rms.shape[1] if k is None else k
     if not 1 <= k <= rms.shape[1]:
         raise ValueError(f"k must lie in 1..{rms.shape[1]}, got {k!r}")
@@ -180,20 +191,26 @@ def _cations_and_anion(numbers):
     return np.sort(order[3:]), np.sort(order[:3])
 
 
-def perovskite_site_stats(crystals) -> dict:
-    """{atomic number: [times on the A site, times on the B site]} over ABX3 ``crystals`` (e.g. perov-5 val).
+def ab_sites(crystal: Crystal) -> tuple[int, int]:
+    """(atomic number on A, atomic number on B) of a 5-atom ABX3 cell.
 
-    Of the two cations, B is the one closer to its nearest X (octahedral, ~a/2; A sits ~a/sqrt(2) away).
+    Of the two cations (the atoms that are not among the 3 most electronegative), B is the one closer to
+    its nearest X (octahedral, about a/2 away; A sits about a/sqrt(2) from its X neighbours).
     """
+    if not isinstance(crystal, Crystal) or crystal.n_atoms != 5:
+        raise ValueError(f"crystal must be a 5-atom ABX3 Crystal, got {crystal!r}")
+    ci, xi = _cations_and_anion(crystal.numbers)
+    d = to_pymatgen(crystal).distance_matrix[np.ix_(ci, xi)].min(axis=1)  # (2,) nearest X per cation, Å
+    return int(crystal.numbers[ci[np.argmax(d)]]), int(crystal.numbers[ci[np.argmin(d)]])
+
+
+def perovskite_site_stats(crystals) -> dict:
+    """{atomic number: [times on the A site, times on the B site]} over ABX3 ``crystals`` (e.g. perov-5 val)."""
     stats = {}
     for c in crystals:  # loop over structures
-        if c.n_atoms != 5:
-            raise ValueError(f"perovskite_site_stats needs 5-atom ABX3 cells, got {c.formula}")
-        ci, xi = _cations_and_anion(c.numbers)
-        d = to_pymatgen(c).distance_matrix[np.ix_(ci, xi)].min(axis=1)  # (2,) nearest X per cation, Å
-        a, b = ci[np.argmax(d)], ci[np.argmin(d)]
-        stats.setdefault(int(c.numbers[a]), [0, 0])[0] += 1
-        stats.setdefault(int(c.numbers[b]), [0, 0])[1] += 1
+        a, b = ab_sites(c)
+        stats.setdefault(a, [0, 0])[0] += 1
+        stats.setdefault(b, [0, 0])[1] += 1
     return stats
 
 
@@ -253,10 +270,11 @@ def predict(method: str, dataset: str, targets, k: int, seed: int, model=None, t
         if model is None:
             raise ValueError("the CSP model rows need model (csp.load_csp(dataset))")
         lattice = "generated" if method.endswith("generated cell") else "true"
-        runs = [sample_csp(model, targets, rng, lattice=lattice, **(sampler or SAMPLER)) for _ in range(k)]
+        flat = sample_csp(model, targets * k, rng, lattice=lattice, **(sampler or SAMPLER))  # k runs, one call
+        runs = [flat[j * len(targets):(j + 1) * len(targets)] for j in range(k)]
     elif method == "perovskite template, learned A/B":
         one = perovskite_template(targets, "learned", perovskite_site_stats(train))
-        runs = [one] * k                                        # deterministic: k copies
+        runs = [one] * k                                        # deterministic: k copies (scored once)
     elif method == "perovskite template, random A/B":
         runs = [perovskite_template(targets, "random", rng=rng) for _ in range(k)]
     elif method == "random coordinates, true cell":
