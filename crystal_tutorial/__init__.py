@@ -12,6 +12,8 @@ Modules, in story order (each imports only modules above it):
 - ``pairwise``, ``torus`` (08): the periodic pairwise denoiser; VE training and sampling on the torus.
 - ``joint``, ``joint_diffusion`` (09): lattice, atom types and conditions.
 - ``viz``, ``widgets`` and ``viz_*`` (all): figures, and the pure render functions behind the sliders.
+- ``exercises``, ``teaching`` (all): ``check`` for the exercises and the hint for cells run out of
+  order; the student edition (``python -m crystal_tutorial student-edition``), answer key, Colab cell.
 - ``generate``, ``__main__``: ``python -m crystal_tutorial demo`` and ``... generate``.
 """
 __version__ = "0.1.0"

@@ -142,6 +142,8 @@ def check(name: str, answer, expected=None, *, rtol: float = 1e-6, atol: float =
             problem = ""
         except Problem as exc:
             ok, problem = False, f" - {exc}"
+        except NameError as exc:   # most often a cell above has not run: say which one
+            ok, problem = False, f" ({type(exc).__name__}: {exc}). {missing_name_hint(exc.name, _notebook)}"
         except Exception as exc:  # the learner's code may fail in any way; say how
             ok, problem = False, f" ({type(exc).__name__}: {exc})"
         if ok:
@@ -153,6 +155,8 @@ def check(name: str, answer, expected=None, *, rtol: float = 1e-6, atol: float =
 
 
 # ---- cells run out of order ----
+
+_notebook: Path | None = None   # set by explain_missing_names: the notebook this kernel runs
 
 def names_made(source: str) -> set[str]:
     """Names that a code cell's top level assigns, defines or imports (IPython magics are skipped)."""
@@ -205,7 +209,7 @@ def missing_name_hint(name: str | None, notebook=None) -> str:
             where = None
     if where:
         return f"`{name}` is made in {where} of this notebook: {how}, or run that section first."
-    return f"`{name}` is not made by any cell above that has run: {how}."
+    return f"If `{name}` is made by a cell above, {how}."
 
 
 def explain_missing_names(notebook: str) -> None:
@@ -225,10 +229,12 @@ def explain_missing_names(notebook: str) -> None:
     shell = get_ipython()
     if shell is None:
         return
-    path = Path(os.getcwd()) / notebook
+    global _notebook
+    path = _notebook = Path(os.getcwd()) / notebook
 
     def handler(self, etype, value, tb, tb_offset=None):
         stb = self.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
-        return list(stb) + ["", "Run the cells above first: " + missing_name_hint(getattr(value, "name", None), path)]
+        stb = list(stb) + ["", "Hint: " + missing_name_hint(getattr(value, "name", None), path)]
+        self._showtraceback(etype, value, stb)   # IPython leaves showing the error to a custom handler
 
     shell.set_custom_exc((NameError,), handler)
