@@ -186,26 +186,15 @@ def test_student_edition_command(tmp_path):
 
 
 # ---- running the student edition: unanswered, and with the key's solutions pasted in ----
+# They run under nbval in a pytest subprocess, as the notebooks of the normal test run do. A cell
+# added after the setup cell makes every check(...) assert its verdict, so nbval fails on a wrong one.
 
-def _execute(nb, timeout=300):
-    from nbclient import NotebookClient
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
-                            resources={"metadata": {"path": str(ROOT / "notebooks")}})
-    client.execute()
-    return nb
+STRICT_CHECK = """_check_as_given = check
 
-
-def _check_outputs(nb):
-    """{exercise name: printed verdict} of every check cell."""
-    verdicts = {}
-    for cell in nb.cells:
-        if "check" in cell.metadata.get("tags", []):
-            text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
-            for line in text.splitlines():
-                m = re.match(r"\[(.)\] (\d\d\.\d+)", line)
-                if m:
-                    verdicts[m.group(2)] = line
-    return verdicts
+def check(*args, **kwargs):   # added by tests/test_teaching.py: every verdict must be {expected}
+    verdict = _check_as_given(*args, **kwargs)
+    assert verdict.ok is {expected}, verdict
+    return verdict"""
 
 
 def paste_solutions(student_text, original):
@@ -223,22 +212,38 @@ def paste_solutions(student_text, original):
     return nb, pasted
 
 
+def run_with_nbval(nb, path, expected):
+    """Run ``nb`` under nbval with every check asserting ``verdict.ok is expected``; the pytest summary."""
+    setup = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"][1]
+    nb.cells.insert(setup + 1, nbformat.v4.new_code_cell(STRICT_CHECK.format(expected=expected)))
+    path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+    (path.parent / "pytest.ini").write_text("[pytest]\n")
+    run = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-cell-timeout=300", "-q",
+                          "-p", "no:cacheprovider", path.name], cwd=path.parent, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    return run.stdout
+
+
 FAST = {"01_crystals_and_pbc.ipynb", "02_forward_diffusion.ipynb"}
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, marks=() if p.name in FAST else pytest.mark.slow) for p in NOTEBOOKS],
                          ids=lambda p: p.name)
-def test_pasting_the_key_into_the_student_edition_makes_every_check_correct(path, edition):
-    original = load(path)
-    nb, pasted = paste_solutions((edition / path.name).read_text(encoding="utf-8"), original)
-    verdicts = _check_outputs(_execute(nb))
-    assert len(verdicts) == pasted and pasted >= 3
-    wrong = {k: v for k, v in verdicts.items() if not v.startswith("[x]")}
-    assert not wrong, f"{path.name}: {wrong}"
+def test_pasting_the_key_into_the_student_edition_makes_every_check_correct(path, edition, tmp_path):
+    nb, pasted = paste_solutions((edition / path.name).read_text(encoding="utf-8"), load(path))
+    assert pasted >= 3
+    run_with_nbval(nb, tmp_path / path.name, expected=True)
 
 
-def test_student_edition_runs_unanswered(edition):
-    """Without answers every check says "not attempted" and the notebook runs to the end (as nbval does)."""
+def test_student_edition_runs_unanswered(edition, tmp_path):
+    """Without answers every check says "not attempted" and the notebook runs to the end under nbval."""
     path = NOTEBOOKS[0]
-    verdicts = _check_outputs(_execute(nbformat.read(edition / path.name, as_version=4)))
-    assert len(verdicts) >= 3 and all("not attempted" in v and v.startswith("[ ]") for v in verdicts.values())
+    run_with_nbval(nbformat.read(edition / path.name, as_version=4), tmp_path / path.name, expected=None)
+
+
+def test_the_strict_check_cell_can_fail(tmp_path):
+    """The two tests above can fail: an unanswered exercise does not pass as "correct"."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in (
+        "x = 1", "from crystal_tutorial.exercises import check", "check('01.1 a test', None, expected=1.0)")])
+    with pytest.raises(AssertionError, match="not attempted"):
+        run_with_nbval(nb, tmp_path / "strict.ipynb", expected=True)
