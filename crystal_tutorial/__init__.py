@@ -13,5 +13,7 @@ Modules, in story order (each imports only modules above it):
 - ``joint``, ``joint_diffusion`` (09): lattice, atom types and conditions.
 - ``viz``, ``widgets`` and ``viz_*`` (all): figures, and the pure render functions behind the sliders.
 - ``generate``, ``__main__``: ``python -m crystal_tutorial demo`` and ``... generate``.
+- ``site``: reliable head-less execution (nbclient) with per-section times and kernel memory, and
+  ``python -m crystal_tutorial site OUT``, the static website (nbconvert).
 """
 __version__ = "0.1.0"
