@@ -4,7 +4,7 @@ A render function takes plain values and returns a figure (plotly ``go.Figure``,
 ``Figure``) or a tuple/list of them; it is unit-tested on its own. :func:`panel` wires controls to
 it and redraws into an ``ipywidgets.Output`` on every change. We display plotly ``go.Figure``
 objects inside ``Output`` rather than using ``go.FigureWidget``, which renders blank in
-JupyterLab 4 with plotly 6/7 (see DESIGN.md, "Known pitfalls").
+JupyterLab 4 with plotly 6/7 (see docs/design.md, "Widgets").
 """
 from __future__ import annotations
 
