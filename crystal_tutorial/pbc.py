@@ -123,9 +123,13 @@ def min_distance(frac_coords, lattice, method: str = "exact") -> np.ndarray:
     """Smallest distance between two different atoms (Å); (N, 3) -> float, (B, N, 3) -> (B,).
 
     A single atom's only neighbours are its own periodic images: then the answer is the length
-    of the shortest lattice vector.
+    of the shortest lattice vector (as for any atom, whose own images are always candidates).
+    Zero atoms have no distance at all: that is a ``ValueError``, not a number.
     """
     frac_coords = np.asarray(frac_coords, dtype=float)
+    if frac_coords.ndim in (2, 3) and frac_coords.shape[-2] == 0:
+        raise ValueError(f"min_distance needs at least one atom, got frac_coords of shape {frac_coords.shape} "
+                         "(N = 0 atoms have no distances)")
     d = pairwise_distances(frac_coords, lattice, method)  # (..., N, N)
     n = d.shape[-1]
     d = d + np.where(np.eye(n, dtype=bool), np.inf, 0.0)

@@ -217,7 +217,9 @@ def sample_torus(model: PairwiseDenoiser, n_atoms: int, n_samples: int, rng, n_s
     s = -d / sigma_i^2, one move pulls an atom the fraction ``corrector_step`` of the way in (stable
     below 2; about 1 measured best). ``lattice`` defaults to the 5 Å cubic demo cell.
     ``record=True`` also returns the trajectory (n_steps + 1, n_samples, n_atoms, 3) of fractional
-    coordinates, noisiest first.
+    coordinates, noisiest first. The model sees the noise level sigma itself, not a step index, so
+    it carries no T and any ``n_steps`` is consistent with it (``sampling.check_model_T`` guards the
+    step-indexed models).
     """
     if not isinstance(model, PairwiseDenoiser):
         raise TypeError(f"model must be a PairwiseDenoiser, got {type(model).__name__}")
