@@ -53,7 +53,8 @@ def panels():
     from crystal_tutorial.viz_pairwise import (render_reverse_process, render_sample_set, render_training_result,
                                                sample_set, train_run)
     from crystal_tutorial.viz_physics import render_correction, render_symprec
-    from crystal_tutorial.viz_sampling import render_ddim, render_loss_curves, render_reverse_step
+    from crystal_tutorial.viz_sampling import (render_ddim, render_loss_curves, render_reverse_step,
+                                              trajectory_min_distances)
 
     def train_and_compare(epochs, lr, hidden, T, schedule):  # notebook 04's button
         cfg = TrainConfig(epochs=epochs, lr=lr, hidden=hidden, timesteps=T, schedule=schedule, progress=False)
@@ -64,6 +65,8 @@ def panels():
     train(mlp, demo_dataset(), config)
     schedule, cell = config.make_schedule(), np.eye(3) * 5.0
     _, traj05 = sample_ddpm(mlp, schedule, 4, cell, 1, np.random.default_rng(0), record=True)
+    d05 = trajectory_min_distances(traj05[:, 0], cell)                     # computed once, as in the notebook
+    moved = iter(np.linspace(0.01, 0.3, 1000))                              # a new displacement every call
     crowded = Crystal(cell, np.random.default_rng(1).random((32, 3)), 14)  # notebook 06's worst structure
     validator = PhysicsValidator()
     pairwise, _ = load_model()
@@ -93,8 +96,8 @@ def panels():
             "default": lambda: train_and_compare(500, 1e-3, 64, 100, "linear"),
             "3000 epochs, hidden 128, T = 1000": lambda: train_and_compare(3000, 1e-3, 128, 1000, "cosine")}),
         ("05", "reverse scrubber", "slider", {
-            "default": lambda: render_reverse_step(traj05[:, 0], 100, cell),
-            "step 0": lambda: render_reverse_step(traj05[:, 0], 0, cell)}),
+            "default": lambda: render_reverse_step(traj05[:, 0], 100, cell, d05),
+            "step 0": lambda: render_reverse_step(traj05[:, 0], 0, cell, d05)}),
         ("05", "DDIM steps", "slider", {
             "default (10 steps)": lambda: render_ddim(mlp, schedule, 10, n_samples=50),
             "100 steps": lambda: render_ddim(mlp, schedule, 100, n_samples=50)}),
@@ -103,8 +106,9 @@ def panels():
             "100 steps of 0.01": lambda: render_correction(crowded, 100, 0.01, validator)}),
         ("06", "symprec", "slider", {
             "default": lambda: render_symprec("fcc", 0.05, 0.1),
-            "diamond, 0.3 Å, symprec 1 Å": lambda: render_symprec("diamond", 0.3, 1.0)}),
-        ("07", "minimum distance timing", "slider", {
+            "symprec 1 Å (cached scan)": lambda: render_symprec("fcc", 0.05, 1.0),
+            "diamond, a new displacement (new scan)": lambda: render_symprec("diamond", float(next(moved)), 1.0)}),
+        ("07", "minimum distance timing", "button", {
             "default (400 atoms)": lambda: render_min_distance_timing(400),
             "700 atoms (brute force live)": lambda: render_min_distance_timing(700),
             "20,000 atoms": lambda: render_min_distance_timing(20000)}),
