@@ -1,0 +1,66 @@
+"""Head-less execution: every notebook run N times with nbclient; counts cells that stalled.
+
+A cell "stalls" when nbclient receives its results more than 2 s after the kernel went idle (the
+kernel's own timestamps): the lost zmq wake-up described in crystal_tutorial/site.py. With the
+stock client such a cell waits for the whole cell timeout; with ReliableKernelClient (the default
+here, and what `python -m crystal_tutorial site` uses) it must never happen. Prints per-notebook
+wall time, kernel memory (RSS after the run, peak RSS) and the stalls; exits 1 on any stall or
+cell timeout. CI runs it (.ci/browser.sh); it is not part of the quick test command.
+
+    python benchmarks/bench_headless.py [--runs 3] [--stock] [--timeout 120] [--json FILE] [notebooks ...]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from crystal_tutorial.files import atomic_write_text  # noqa: E402
+from crystal_tutorial.site import execute_notebook  # noqa: E402
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("notebooks", nargs="*", help="notebooks (default: notebooks/NN_*.ipynb)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per notebook (default 3)")
+    parser.add_argument("--stock", action="store_true", help="nbclient's stock client (reproduces the stall)")
+    parser.add_argument("--timeout", type=int, default=120, help="cell timeout in seconds (default 120)")
+    parser.add_argument("--json", default=None, help="also write every report to this JSON file")
+    args = parser.parse_args(argv)
+    paths = [Path(p) for p in args.notebooks] or sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"client: {'stock nbclient' if args.stock else 'ReliableKernelClient'}; {args.runs} runs each; "
+          f"{os.cpu_count()} cores, load average {load:.1f} at the start (timings are noisy on a shared machine)")
+    reports, bad = [], 0
+    t0 = time.perf_counter()
+    for path in paths:
+        for run in range(args.runs):
+            try:
+                _, report = execute_notebook(path, timeout=args.timeout, reliable=not args.stock)
+            except Exception as exc:  # a cell timeout or error: count it and go on
+                report = {"notebook": path.name, "error": f"{type(exc).__name__}: {str(exc)[:200]}",
+                          "stalls": [], "seconds": float("nan")}
+            report["run"] = run
+            reports.append(report)
+            stalled = {c["index"]: round(c["seconds"] - c["kernel_seconds"], 1) for c in report.get("cells", [])
+                       if c["index"] in report["stalls"]}
+            bad += bool(report["stalls"]) or "error" in report
+            print(f"{path.name:45s} run {run}: {report['seconds']:6.1f} s, kernel RSS "
+                  f"{report.get('rss_mb', float('nan')):5.0f} MB (peak {report.get('peak_rss_mb', float('nan')):4.0f}), "
+                  f"stalled cells {stalled or '-'}{'  ' + report['error'] if 'error' in report else ''}", flush=True)
+    n_stalled_cells = sum(len(r["stalls"]) for r in reports)
+    print(f"{len(reports)} runs in {time.perf_counter() - t0:.0f} s: {bad} runs with a stall or error, "
+          f"{n_stalled_cells} stalled cells")
+    if args.json:
+        atomic_write_text(args.json, json.dumps(reports, indent=1))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
