@@ -32,6 +32,8 @@ def main(argv=None) -> int:
     parser.add_argument("--stock", action="store_true", help="nbclient's stock client (reproduces the stall)")
     parser.add_argument("--timeout", type=int, default=120, help="cell timeout in seconds (default 120)")
     parser.add_argument("--json", default=None, help="also write every report to this JSON file")
+    parser.add_argument("--probe-widgets", action="store_true",
+                        help="after each run, redraw every named panel once and print its kernel CPU time")
     args = parser.parse_args(argv)
     paths = [Path(p) for p in args.notebooks] or sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -42,7 +44,8 @@ def main(argv=None) -> int:
     for path in paths:
         for run in range(args.runs):
             try:
-                _, report = execute_notebook(path, timeout=args.timeout, reliable=not args.stock)
+                _, report = execute_notebook(path, timeout=args.timeout, reliable=not args.stock,
+                                             probe_widgets=args.probe_widgets)
             except Exception as exc:  # a cell timeout or error: count it and go on
                 report = {"notebook": path.name, "error": f"{type(exc).__name__}: {str(exc)[:200]}",
                           "stalls": [], "seconds": float("nan")}
@@ -54,6 +57,8 @@ def main(argv=None) -> int:
             print(f"{path.name:45s} run {run}: {report['seconds']:6.1f} s, kernel RSS "
                   f"{report.get('rss_mb', float('nan')):5.0f} MB (peak {report.get('peak_rss_mb', float('nan')):4.0f}), "
                   f"stalled cells {stalled or '-'}{'  ' + report['error'] if 'error' in report else ''}", flush=True)
+            for name, p in report.get("panels", {}).items():
+                print(f"    panel {name} ({p['kind']}): {p['cpu_s']:.2f} s kernel CPU, {p['wall_s']:.2f} s wall")
     n_stalled_cells = sum(len(r["stalls"]) for r in reports)
     print(f"{len(reports)} runs in {time.perf_counter() - t0:.0f} s: {bad} runs with a stall or error, "
           f"{n_stalled_cells} stalled cells")
