@@ -111,7 +111,27 @@ def _section_of(source: str) -> str | None:
     return heads[-1] if heads else None
 
 
-def execute_notebook(path, timeout: int = 300, reliable: bool = True, cwd=None, kernel_name: str = "python3"):
+# Run in the kernel after the notebook by execute_notebook(probe_widgets=True): redraws every panel
+# bound to a name (widgets.panel / button_panel) once and prints the kernel CPU and wall time.
+_PROBE = """
+import json as _ct_json, time as _ct_time
+_ct_res = {}
+for _ct_name, _ct_obj in list(globals().items()):
+    if _ct_name.startswith('_') or not hasattr(_ct_obj, 'controls'):
+        continue
+    _ct_fn = getattr(_ct_obj, 'click', None) or getattr(_ct_obj, 'refresh', None)
+    if callable(_ct_fn):
+        _ct_c, _ct_w = _ct_time.process_time(), _ct_time.perf_counter()
+        _ct_fn()
+        _ct_res[_ct_name] = {'kind': 'button' if hasattr(_ct_obj, 'click') else 'slider',
+                             'cpu_s': round(_ct_time.process_time() - _ct_c, 3),
+                             'wall_s': round(_ct_time.perf_counter() - _ct_w, 3)}
+print('CT_PROBE' + _ct_json.dumps(_ct_res))
+"""
+
+
+def execute_notebook(path, timeout: int = 300, reliable: bool = True, cwd=None, kernel_name: str = "python3",
+                     probe_widgets: bool = False):
     """Execute the notebook at ``path`` with nbclient; return ``(executed notebook, report)``.
 
     ``report`` holds ``seconds`` (wall time of the run, kernel start included), ``cells`` (one
@@ -120,7 +140,9 @@ def execute_notebook(path, timeout: int = 300, reliable: bool = True, cwd=None, 
     ``sections`` (``[name, seconds]`` in order, summing the cells below each ``##`` heading),
     ``stalls`` (cells whose wall time exceeds the kernel's busy time by more than 2 s: a lost
     wake-up), the kernel's memory after the run (``rss_mb``, ``peak_rss_mb``) and ``timeouts``.
-    ``reliable=False`` uses nbclient's stock client (to reproduce the stall).
+    ``reliable=False`` uses nbclient's stock client (to reproduce the stall). ``probe_widgets``
+    then redraws every named panel once and adds ``panels``: ``{name: {"kind", "cpu_s", "wall_s"}}``
+    (kernel CPU per slider move or button press).
     """
     import nbformat
     from nbclient import NotebookClient
@@ -145,6 +167,8 @@ def execute_notebook(path, timeout: int = 300, reliable: bool = True, cwd=None, 
         started[cell_index] = time.perf_counter()
 
     def on_done(cell, cell_index, execute_reply):
+        if cell_index not in sections_of_cell:  # the widget probe, not a notebook cell
+            return
         wall = time.perf_counter() - started[cell_index]
         meta = cell.metadata.get("execution", {})
         kernel = None
@@ -171,6 +195,17 @@ def execute_notebook(path, timeout: int = 300, reliable: bool = True, cwd=None, 
                 except CellTimeoutError:
                     report["timeouts"] += 1
                     raise
+            if probe_widgets:
+                import nbformat as _nbf
+                probe = _nbf.v4.new_code_cell(_PROBE)
+                client.nb.cells.append(probe)
+                try:
+                    await client.async_execute_cell(probe, len(client.nb.cells) - 1)
+                    text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
+                    m = re.search(r"CT_PROBE(\{.*\})", text)
+                    report["panels"] = json.loads(m.group(1)) if m else {}
+                finally:
+                    client.nb.cells.pop()
             client.set_widgets_metadata()
             provisioner = getattr(client.km, "provisioner", None)
             pid = getattr(provisioner, "pid", None) or getattr(getattr(provisioner, "process", None), "pid", None)

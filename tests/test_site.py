@@ -97,3 +97,21 @@ def test_reliable_manager_hands_out_the_reliable_client():
     assert isinstance(kc, site.ReliableKernelClient)
     assert issubclass(kc.shell_channel_class, site._SlicedChannel)
     assert issubclass(kc.iopub_channel_class, site._SlicedChannel)
+
+
+def test_projector_cells_are_marked_as_slides():
+    """Cells that build a widget panel carry slideshow metadata for jupyterlab-rise; no other cell does."""
+    import re
+    from pathlib import Path
+    build = re.compile(r"\b(panel|button_panel|play_slider)\(|W\.(FloatSlider|IntSlider|FloatLogSlider|SelectionSlider)\(")
+    notebooks = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert notebooks
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        slides = [c for c in nb.cells if c.metadata.get("slideshow", {}).get("slide_type") == "slide"]
+        for cell in slides:
+            body = "\n".join(l for l in cell.source.splitlines() if not re.match(r"\s*(from|import)\s", l))
+            assert cell.cell_type == "code" and build.search(body), f"{path.name}: slide cell {cell.id} builds no panel"
+        panels = [c for c in nb.cells if c.cell_type == "code" and build.search(
+            "\n".join(l for l in c.source.splitlines() if not re.match(r"\s*(from|import)\s", l)))]
+        assert len(slides) == len(panels), f"{path.name}: {len(panels)} panel cells, {len(slides)} marked as slides"
