@@ -5,7 +5,8 @@
     python -m crystal_tutorial generate --model mlp --n-atoms 4 --n-samples 10 --out mlp_run --train-seconds 10
 
 Writes ``DIR/sample_000.cif`` ... (through ASE: VESTA, pymatgen and OVITO read them),
-``DIR/summary.json`` (``PhysicsValidator.evaluate_samples(...).to_dict()`` plus the settings under
+``DIR/summary.json`` (``metrics.evaluate_samples(...).to_dict()``: valid_structure, valid_composition,
+unique, novel, memorised, prototype rates, ...; plus the settings under
 ``"generate"``) and, when it trained, the weights as ``DIR/model.npz``. Both models work on
 fractional coordinates and were trained on the 5 Å demo cells; ``--lattice-a`` scales the cubic cell
 the samples are written in.
@@ -61,8 +62,8 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
     parser.add_argument("--train-seconds", type=_positive, default=None, metavar="X",
                         help="training time budget in seconds (default: 30 for pairwise, 100 epochs for mlp)")
     parser.add_argument("--lattice-a", type=_positive, default=5.0, metavar="A", help="edge of the cubic cell in Å; default 5.0")
-    parser.add_argument("--temperature", type=_positive, default=0.5, metavar="T",
-                        help="pairwise sampling temperature (score multiplier 1/T); default 0.5")
+    parser.add_argument("--temperature", type=_positive, default=0.5, metavar="TAU",
+                        help="pairwise sampling temperature tau (score multiplier 1/tau); default 0.5")
     parser.add_argument("--symprec", type=_positive, default=0.25, metavar="TOL", help="spglib tolerance in Å; default 0.25")
     parser.add_argument("--density", type=_positive, default=None, metavar="D",
                         help="joint model: target density in g/cm^3 (default: no density condition)")
@@ -134,7 +135,7 @@ def run_generate(args, log=print) -> int:
     Bad values raise ``SystemExit`` with one line naming the option (no traceback).
     """
     from .crystals import Crystal, demo_dataset, write_cif
-    from .physics import PhysicsValidator
+    from .metrics import evaluate_samples
     if getattr(args, "model", None) == "joint":
         if args.train_seconds is not None:
             _fail("--train-seconds: the joint model is not trained here; it loads weights "
@@ -182,12 +183,12 @@ def run_generate(args, log=print) -> int:
     for k, crystal in enumerate(samples):
         write_cif(crystal, out / f"sample_{k:03d}.cif")
     reference = [Crystal(lattice, c.frac_coords, c.numbers) for c in dataset]  # the training set, in this cell
-    report = PhysicsValidator().evaluate_samples(samples, reference=reference, symprec=float(args.symprec))
+    report = evaluate_samples(samples, reference=reference, symprec=float(args.symprec))
     summary = report.to_dict()
     summary["generate"] = dict(model=args.model, n_atoms=args.n_atoms, n_samples=args.n_samples, seed=args.seed,
                                lattice_a=float(args.lattice_a), seconds=time.perf_counter() - start, **info)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     rates = ", ".join(f"{k} {v:.0%}" for k, v in summary["prototype_rates"].items())
     log(f"wrote {len(samples)} CIF files and summary.json to {out}/: prototypes ({rates}), "
-        f"d_min >= {report.min_distance:g} Å in {summary['distance_valid_rate']:.0%}")
+        f"d_min >= {report.min_distance:g} Å in {summary['distance_valid_rate']:.0%}; {report.summary_line()}")
     return 0
