@@ -100,11 +100,46 @@ def build_model(config: TrainConfig, rng=None) -> PerAtomMLP:
                       rng=np.random.default_rng(config.seed) if rng is None else rng)
 
 
+DIVERGED_FACTOR = 100.0  # a loss this many times the first step's loss means training diverged
+
+
+def check_divergence(loss: float, first_loss: float, step: int, lr: float) -> None:
+    """Raise FloatingPointError naming the learning rate if ``loss`` is not finite or has grown far
+    (``DIVERGED_FACTOR`` times) above the first step's loss ``first_loss``: training diverged."""
+    if not np.isfinite(loss):
+        raise FloatingPointError(f"training diverged at step {step}: the loss is {loss}. Lower the learning "
+                                 f"rate (lr = {lr:g}).")
+    if loss > DIVERGED_FACTOR * first_loss:
+        raise FloatingPointError(f"training diverged at step {step}: the loss {loss:.3g} is more than "
+                                 f"{DIVERGED_FACTOR:g} times the first step's {first_loss:.3g}. Lower the "
+                                 f"learning rate (lr = {lr:g}).")
+
+
+class _Growing:
+    """An array that grows along axis 0 by doubling: ``append`` is amortised O(1), ``view()`` is O(1)."""
+
+    def __init__(self, row_shape=(), dtype=float):
+        self.data, self.n = np.zeros((16, *row_shape), dtype=dtype), 0
+
+    def append(self, row):
+        if self.n == len(self.data):
+            self.data = np.concatenate([self.data, np.zeros_like(self.data)])
+        self.data[self.n] = row
+        self.n += 1
+
+    def view(self) -> np.ndarray:
+        return self.data[:self.n]      # a view (no copy); later appends never change it
+
+
 def train(model, dataset, config: TrainConfig | None = None, callback=None) -> History:
     """Train ``model`` on ``dataset`` (a list of Crystals) with the DDPM epsilon loss; returns a History.
 
-    ``callback(epoch, history)`` runs after every epoch (for live plots); returning True stops early.
-    A non-finite loss stops training with a FloatingPointError that names the learning rate.
+    ``config.epochs`` passes over the data (one Adam step per mini-batch), so the same config and
+    seed give the same weights: the budget is a number of steps, never a time.
+    ``callback(epoch, history)`` runs after every epoch (for live plots and time limits); returning
+    True stops early. Its ``history`` is a view of the arrays so far, built in O(1) per call.
+    A loss that is not finite, or grew ``DIVERGED_FACTOR`` times above the first step's, stops
+    training with a FloatingPointError that names the learning rate.
     """
     config = TrainConfig() if config is None else config
     if getattr(model, "T", config.timesteps) != config.timesteps:
@@ -115,7 +150,7 @@ def train(model, dataset, config: TrainConfig | None = None, callback=None) -> H
     rng = np.random.default_rng(config.seed + 1)
     optimizer = Adam(model.parameters(), lr=config.lr)
     S, B = len(x0_all), min(config.batch_size, len(x0_all))
-    losses, ts, per_struct, epoch_losses = [], [], [], []
+    losses, ts, per_struct, epoch_losses = _Growing(), _Growing((B,), int), _Growing((B,)), _Growing()
     from tqdm.auto import tqdm
     bar = tqdm(range(config.epochs), desc="training", disable=not config.progress, leave=False)
     start, callback_seconds = time.perf_counter(), 0.0
@@ -130,10 +165,7 @@ def train(model, dataset, config: TrainConfig | None = None, callback=None) -> H
                 x_t, eps = q_sample(schedule, x0, t, rng=rng)          # (B, N, 3) each
                 pred = model.forward(x_t, t, m)                        # (B, N, 3)
                 loss, grad = masked_mse(pred, eps, m)
-                if not np.isfinite(loss):
-                    raise FloatingPointError(
-                        f"training diverged at epoch {epoch + 1}: loss is {loss}. Lower the learning rate "
-                        f"(lr = {config.lr:g}) or set grad_clip.")
+                check_divergence(loss, losses.data[0] if losses.n else loss, losses.n + 1, config.lr)
                 model.backward(grad)
                 grads = model.gradients()
                 if config.grad_clip is not None:
@@ -145,10 +177,10 @@ def train(model, dataset, config: TrainConfig | None = None, callback=None) -> H
                 ts.append(t)
                 batch_losses.append(loss)
             epoch_losses.append(float(np.mean(batch_losses)))
-            bar.set_postfix(loss=f"{epoch_losses[-1]:.4f}")
-            if callback is not None:  # the History snapshot is built only for a callback, not every epoch
+            bar.set_postfix(loss=f"{epoch_losses.view()[-1]:.4f}")
+            if callback is not None:  # O(1): the snapshot holds views of the arrays, not copies
                 tic = time.perf_counter()
-                snapshot = History(np.array(losses), np.array(ts), np.array(per_struct), np.array(epoch_losses),
+                snapshot = History(losses.view(), ts.view(), per_struct.view(), epoch_losses.view(),
                                    tic - start - callback_seconds)
                 stop = callback(epoch, snapshot)
                 callback_seconds += time.perf_counter() - tic
@@ -156,7 +188,8 @@ def train(model, dataset, config: TrainConfig | None = None, callback=None) -> H
                     break
     bar.close()
     seconds = time.perf_counter() - start - callback_seconds  # time spent in callbacks excluded
-    return History(np.array(losses), np.array(ts), np.array(per_struct), np.array(epoch_losses), seconds)
+    return History(losses.view().copy(), ts.view().copy(), per_struct.view().copy(), epoch_losses.view().copy(),
+                   seconds)
 
 
 def save(path, model, config: TrainConfig) -> Path:
