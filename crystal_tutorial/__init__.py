@@ -7,11 +7,15 @@ Modules, in story order (each imports only modules above it):
 - ``nn`` (03): layers with hand-written backward, Adam, gradient checks.
 - ``models``, ``training`` (04): the hello-world per-atom MLP and its DDPM training loop.
 - ``sampling`` (05): ancestral DDPM and DDIM.
-- ``physics``, ``metrics`` (06): validity, correction, symmetry; sample reports.
+- ``checks``, ``physics``, ``metrics`` (06): argument checks and batching shared by the two; validity,
+  correction, symmetry; sample reports (valid, unique, novel) with pymatgen's StructureMatcher.
 - ``complexity`` (07): timing harness, power-law fits, cell lists.
 - ``pairwise``, ``torus`` (08): the periodic pairwise denoiser; VE training and sampling on the torus.
 - ``joint``, ``joint_diffusion`` (09): lattice, atom types and conditions.
+- ``csp``, ``benchmark`` (10): crystal structure prediction on perov-5 / carbon-24; scoring as the papers, baselines.
 - ``viz``, ``widgets`` and ``viz_*`` (all): figures, and the pure render functions behind the sliders.
 - ``generate``, ``__main__``: ``python -m crystal_tutorial demo`` and ``... generate``.
+- ``site``: reliable head-less execution (nbclient) with per-section times and kernel memory, and
+  ``python -m crystal_tutorial site OUT``, the static website (nbconvert).
 """
 __version__ = "0.1.0"

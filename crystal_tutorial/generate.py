@@ -5,7 +5,8 @@
     python -m crystal_tutorial generate --model mlp --n-atoms 4 --n-samples 10 --out mlp_run --train-steps 200
 
 Writes ``DIR/sample_000.cif`` ... (through ASE: VESTA, pymatgen and OVITO read them),
-``DIR/summary.json`` (``PhysicsValidator.evaluate_samples(...).to_dict()``, the settings under
+``DIR/summary.json`` (``metrics.evaluate_samples(...).to_dict()``: valid_structure, valid_composition,
+unique, novel, memorised, prototype rates, ...; the settings under
 ``"generate"`` and wall-clock times under ``"timings"``), when it trained the weights as
 ``DIR/model.npz``, and the manifest ``DIR/run.json`` (``runs.py``). Both models work on fractional
 coordinates and were trained on the 5 Å demo cells; ``--lattice-a`` scales the cubic cell the
@@ -227,7 +228,7 @@ def run_generate(args, log=print) -> int:
         from .joint_diffusion import run_generate_joint
         return run_generate_joint(args, log)
     from .crystals import Crystal, demo_dataset, write_cif
-    from .physics import PhysicsValidator
+    from .metrics import evaluate_samples
     symprec = 0.25 if args.symprec is None else float(args.symprec)
     run = RunFolder(args.out, "generate", overwrite=getattr(args, "overwrite", False))
     loaded = None
@@ -279,7 +280,7 @@ def run_generate(args, log=print) -> int:
             write_cif(crystal, run.tmp / f"sample_{k:03d}.cif")
         tic = time.perf_counter()
         reference = [Crystal(lattice, c.frac_coords, c.numbers) for c in dataset]  # the training set, in this cell
-        report = PhysicsValidator().evaluate_samples(samples, reference=reference, symprec=symprec)
+        report = evaluate_samples(samples, reference=reference, symprec=symprec)
         timings["evaluate_seconds"] = time.perf_counter() - tic
         summary = report.to_dict()
         summary["generate"] = dict(model=args.model, n_atoms=args.n_atoms, n_samples=args.n_samples, seed=args.seed,
@@ -288,5 +289,5 @@ def run_generate(args, log=print) -> int:
         atomic_write_text(run.tmp / "summary.json", json.dumps(summary, indent=2) + "\n")
     rates = ", ".join(f"{k} {v:.0%}" for k, v in summary["prototype_rates"].items())
     log(f"wrote {len(samples)} CIF files and summary.json to {run.out}/: prototypes ({rates}), "
-        f"d_min >= {report.min_distance:g} Å in {summary['distance_valid_rate']:.0%}")
+        f"d_min >= {report.min_distance:g} Å in {summary['distance_valid_rate']:.0%}; {report.summary_line()}")
     return 0

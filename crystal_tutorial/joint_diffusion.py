@@ -35,6 +35,7 @@ from .joint import JointDenoiser, lattice_params, params_to_lattice
 from .models import masked_mse
 from .nn import Adam, blas_threads, load_checkpoint, save_checkpoint
 from .pbc import wrap
+from .sampling import check_model_T
 from .torus import score_norm, score_target
 
 __all__ = ["JointConfig", "training_set", "condition_vector", "train_joint", "guided_outputs", "sample_joint",
@@ -261,7 +262,7 @@ def guided_outputs(model, x, zt, at, sigma, cond, mask=None, guidance: float = 1
 
 
 def sample_joint(model: JointDenoiser, n_atoms: int, n_samples: int, rng, density=None, elements=None,
-                 guidance: float = 1.0, temperature: float = 0.5, corrector_steps: int = 5, T: int = 100,
+                 guidance: float = 1.0, temperature: float = 0.5, corrector_steps: int = 5, T: int | None = None,
                  record: bool = False):
     """Generate ``n_samples`` crystals of ``n_atoms`` atoms, each with its own lattice and species.
 
@@ -272,13 +273,21 @@ def sample_joint(model: JointDenoiser, n_atoms: int, n_samples: int, rng, densit
     against 57% and 0% with 1 corrector step; 2 and 4 atoms are not hurt); lattice and types by ancestral DDPM steps
     (Ho et al. 2020, Algorithm 2, written through the predicted x_0, which is clipped to the data range). All three use the guided outputs. ``record=True`` also returns the
     trajectory of (lattices (T+1, S, 3, 3), frac (T+1, S, N, 3)).
+
+    ``T`` must be the number of steps the model was trained with: step t pairs the coordinate noise
+    sigma_t with the lattice and type noise alpha_bar_t of a T-step schedule, and the network has
+    learned that pairing. ``T=None`` takes the model's ``T`` (set by ``load_joint`` from the saved
+    JointConfig), else 100 (JointConfig's default); a different ``T`` is refused (``check_model_T``).
     """
     if not isinstance(model, JointDenoiser):
         raise TypeError(f"model must be a JointDenoiser, got {type(model).__name__}")
+    if T is None:
+        T = getattr(model, "T", None) or JointConfig.T
     for name, value, low in (("n_atoms", n_atoms, 2), ("n_samples", n_samples, 1), ("T", T, 2),
                              ("corrector_steps", corrector_steps, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    check_model_T(model, T, "T", hint="pass T=None to use the model's own T")
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
         raise ValueError(f"temperature must be a positive number, got {temperature!r}")
     if not isinstance(rng, np.random.Generator):
@@ -372,7 +381,10 @@ def load_joint(path=None):
     """``(model, config)`` from a ``save_joint`` file (default: the shipped weights), ``allow_pickle=False``."""
     model, meta = load_checkpoint(PRETRAINED_JOINT if path is None else path,
                                   lambda meta: JointDenoiser(**meta["model"]), "joint-model")
-    return model, (JointConfig(**meta["train"]) if meta.get("train") else None)
+    config = JointConfig(**meta["train"]) if meta.get("train") else None
+    if config is not None:
+        model.T = config.T  # the steps it was trained with: sample_joint samples with the same T
+    return model, config
 
 
 # --- command line --------------------------------------------------------------------------------
@@ -392,15 +404,15 @@ def run_generate_joint(args, log=print) -> int:
     ``density`` (g/cm^3 or None; within :func:`trained_density_range`), ``elements`` ("Na,Cl" or None),
     ``guidance`` (w >= 0, default 1), ``weights`` (a ``save_joint`` file; None or "pretrained" = the
     shipped weights), ``temperature`` (default 0.5), ``symprec`` (Å, default 0.1) and ``overwrite``.
-    Writes ``out/sample_000.cif`` ..., ``out/summary.json`` (``PhysicsValidator.evaluate_samples(...).to_dict()``
-    plus the condition, guidance and the species-aware prototype match rate under ``"generate"``,
+    Writes ``out/sample_000.cif`` ..., ``out/summary.json`` (``metrics.evaluate_samples(...).to_dict()``,
+    novelty against ``training_set()``, plus the condition, guidance and the species-aware prototype match rate under ``"generate"``,
     wall-clock times under ``"timings"``) and ``out/run.json``, all at once when complete
     (``runs.RunFolder``). Bad values raise ``runs.UsageError`` naming the option; an unreadable
     weights file a ValueError naming the file.
     """
     from .crystals import write_cif
     from .files import atomic_write_text
-    from .physics import PhysicsValidator
+    from .metrics import evaluate_samples
     from .runs import RunFolder, UsageError, check_memory, sample_batch_size, sample_in_batches
     n_atoms, n_samples = getattr(args, "n_atoms", None), getattr(args, "n_samples", None)
     for flag, value, low, high in (("--n-atoms", n_atoms, 2, 12), ("--n-samples", n_samples, 1, 10_000)):
@@ -453,7 +465,7 @@ def run_generate_joint(args, log=print) -> int:
         for k, crystal in enumerate(samples):
             write_cif(crystal, run.tmp / f"sample_{k:03d}.cif")
         tic = time.perf_counter()
-        report = PhysicsValidator().evaluate_samples(samples, symprec=float(symprec))
+        report = evaluate_samples(samples, reference=training_set(), symprec=float(symprec))
         matched = species_match(samples, training_set(), float(symprec))
         summary = report.to_dict()
         summary["generate"] = dict(
@@ -466,5 +478,5 @@ def run_generate_joint(args, log=print) -> int:
         atomic_write_text(run.tmp / "summary.json", json.dumps(summary, indent=2) + "\n")
     log(f"wrote {len(samples)} CIF files and summary.json to {run.out}/: valid {report.validity_rate:.0%}, "
         f"training-prototype match (with species) {matched.mean():.0%}, median density "
-        f"{np.median(report.density):.2f} g/cm^3")
+        f"{np.median(report.density):.2f} g/cm^3; {report.summary_line()}")
     return 0

@@ -1,23 +1,147 @@
-"""Sample metrics: how far apart two structures are, and the report on many generated samples.
+"""Sample metrics: are generated crystals valid, new, and different from each other?
 
-``structure_distance`` is the RMS distance in Å between two structures with the same lattice and
-composition, minimised over translations and atom permutations: the measure behind uniqueness
-(is a sample a duplicate of an earlier one?) and memorisation (is it a copy of a training
-structure?). ``SampleReport`` collects validity, d_min, density, space groups, prototype matches,
-uniqueness and memorisation of many samples; ``PhysicsValidator.evaluate_samples`` builds it.
+``evaluate_samples`` measures what the papers this series leads to report (CDVAE, Xie et al. 2022,
+Appendix; DiffCSP, Jiao et al. 2023; MatterGen, Zeni et al. 2025), with pymatgen, the library
+their evaluation code uses:
+
+- **valid_structure**: every interatomic distance is > 0.5 Å (the papers' rule). Our d_min also
+  counts an atom's distance to its own periodic image; CDVAE's check (pymatgen's distance matrix)
+  skips it and instead rejects cells below 0.1 Å³. The 0.7 Å physics check of ``physics`` stays a
+  field of its own (``distance_valid``).
+- **valid_composition**: the reduced composition can be charge neutral with common oxidation states
+  (``Composition.oxi_state_guesses``: ICSD-frequent states, each site its own integer state); a single
+  element counts as neutral. CDVAE/DiffCSP's ``smact_validity`` also reduces the composition and
+  lets single elements pass, but differs in three ways: it accepts any all-metal composition (alloys),
+  it draws oxidation states from SMACT's longer list with one state per element, and it requires
+  Pauling's electronegativity order (cations less electronegative than anions).
+- **unique**: the sample is the first of its group when pymatgen's ``StructureMatcher.group_structures``
+  groups the samples in order, i.e. it matches no earlier unique sample.
+- **novel**: it matches no training structure; **memorised** = 1 - novel.
+
+Matching uses ``StructureMatcher`` with ``MATCHER_SETTINGS`` (the papers' ltol 0.3, stol 0.5,
+angle_tol 10 deg; pymatgen's defaults otherwise: primitive cells, volumes scaled to equal, no
+supercells). Two cells of one crystal match whatever their lattice basis, orientation, origin and
+atom order. Cost: a failed comparison of two 8-atom P1 cells takes tens of ms (pymatgen tries many
+lattice mappings), so samples are first grouped by reduced formula and primitive atom count (exact:
+the matcher rejects other pairs anyway), and within a group compared only with the unique ones.
+
+``structure_distance`` is the hand-written RMS distance that notebook 06 derives; it compares cells
+as given (same lattice), which is why it cannot judge samples with their own lattices.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from functools import lru_cache
+from math import gcd
+from types import MappingProxyType
 
 import numpy as np
 
+from .checks import (LATTICE_TOL, check_crystal, check_crystal_list, check_positive, group_indices, mic_method,
+                     stack_group)
 from .crystals import PROTOTYPES, Crystal
-from .pbc import minimum_image, pairwise_distances
-from .physics import _LATTICE_TOL, _check_crystal, _check_positive, _groups, _mic_method, _stack
+from .pbc import minimum_image
+from .physics import PhysicsValidator, prototype_from_dataset, symmetry_dataset
+
+# StructureMatcher settings of CDVAE, DiffCSP and MatterGen: lattice lengths within 30%, angles within
+# 10 deg, atoms within 0.5 (V / N)^(1/3) after the best translation. Read-only; override per call.
+MATCHER_SETTINGS = MappingProxyType({"ltol": 0.3, "stol": 0.5, "angle_tol": 10.0})
+VALID_STRUCTURE_DISTANCE = 0.5  # Å: the papers' structure-validity floor
 
 
-# --- structure distance under permutation and translation -----------------------------------
+# --- structure matching with pymatgen ------------------------------------------------------------
+def structure_matcher(**settings):
+    """A pymatgen ``StructureMatcher`` with ``MATCHER_SETTINGS``, updated by ``settings`` (ltol, stol, angle_tol)."""
+    from pymatgen.analysis.structure_matcher import StructureMatcher
+    unknown = set(settings) - set(MATCHER_SETTINGS)
+    if unknown:
+        raise ValueError(f"matcher settings must be among {sorted(MATCHER_SETTINGS)}, got {sorted(unknown)}")
+    merged = {**MATCHER_SETTINGS, **{k: check_positive(k, v) for k, v in settings.items()}}
+    return StructureMatcher(**merged), merged
+
+
+def _reduced(structure):
+    """Niggli-reduced primitive cell, as ``StructureMatcher`` prepares a structure (done once per structure)."""
+    return structure.get_reduced_structure(reduction_algo="niggli").get_primitive_structure()
+
+
+def _match_key(reduced) -> tuple:
+    """(reduced formula, atoms in the primitive cell): structures with different keys never match."""
+    return reduced.composition.reduced_formula, len(reduced)
+
+
+def unique_mask(structures, matcher) -> np.ndarray:
+    """(n,) bool: structure k is the first of its group in ``matcher.group_structures(structures)``.
+
+    ``structures`` are pymatgen Structures. group_structures takes each unmatched structure in order
+    as a new group and adds every later structure it fits (``matcher.fit(first, later)``).
+    """
+    index = {id(s): k for k, s in enumerate(structures)}
+    unique = np.zeros(len(structures), dtype=bool)
+    for group in matcher.group_structures(structures):  # loop over groups, each led by its earliest member
+        unique[index[id(group[0])]] = True
+    return unique
+
+
+def novel_mask(structures, reference, matcher) -> np.ndarray:
+    """(n,) bool: structure k fits no reference structure (``matcher.fit(reference, sample)``)."""
+    refs = {}  # match key -> reduced reference structures
+    for r in reference:
+        red = _reduced(r)
+        refs.setdefault(_match_key(red), []).append(red)
+    novel = np.ones(len(structures), dtype=bool)
+    for k, s in enumerate(structures):  # loop over samples, then over the few references they could match
+        red = _reduced(s)
+        novel[k] = not any(matcher.fit(r, red, skip_structure_reduction=True) for r in refs.get(_match_key(red), ()))
+    return novel
+
+
+# --- charge neutrality -----------------------------------------------------------------------------
+@lru_cache(maxsize=4096)
+def _charge_neutral(reduced: tuple, alloys: bool) -> bool:
+    """``reduced`` = ((symbol, count), ...) with coprime counts."""
+    from pymatgen.core import Composition, Element
+    if len(reduced) == 1:
+        return True  # a single element: oxidation state 0
+    if alloys and all(Element(symbol).is_metal for symbol, _ in reduced):
+        return True
+    return len(Composition(dict(reduced)).oxi_state_guesses()) > 0
+
+
+def valid_composition(crystal, alloys: bool = False) -> bool:
+    """Whether the composition of ``crystal`` (a Crystal, or a formula such as "Na2Cl") can be charge neutral.
+
+    The composition is reduced (Mg4O4 -> MgO) and pymatgen's ``oxi_state_guesses`` looks for common
+    oxidation states that sum to 0; a single element always passes. NaCl yes, Na2Cl no, Cl8 yes, Mg7O no.
+    ``alloys=True`` also passes any composition of metals only (pymatgen's ``Element.is_metal``), as
+    CDVAE's ``smact_validity`` does by default (CrFe, AlNi); the report uses ``alloys=False``.
+    """
+    if isinstance(crystal, str):
+        from pymatgen.core import Composition
+        try:
+            amounts = Composition(crystal).get_el_amt_dict()
+        except Exception as exc:  # pymatgen raises several kinds on bad formulas
+            raise ValueError(f"crystal must be a Crystal or a chemical formula, got {crystal!r}: {exc}") from None
+        from ase.data import atomic_numbers
+        unknown = [symbol for symbol in amounts if symbol not in atomic_numbers]
+        if unknown:
+            raise ValueError(f"crystal must be a Crystal or a chemical formula; {crystal!r} has unknown "
+                             f"elements {unknown}")
+        if not amounts or any(float(v) != int(v) or v <= 0 for v in amounts.values()):
+            raise ValueError(f"crystal must be a Crystal or a chemical formula with whole, positive atom counts, "
+                             f"got {crystal!r}")
+        symbols, counts = list(amounts), [int(v) for v in amounts.values()]
+    else:
+        symbols, counts = np.unique(check_crystal("crystal", crystal).symbols, return_counts=True)
+        symbols, counts = symbols.tolist(), counts.tolist()
+    g = 0
+    for c in counts:
+        g = gcd(g, c)
+    return _charge_neutral(tuple(sorted((s, c // g) for s, c in zip(symbols, counts))), bool(alloys))
+
+
+# --- the hand-written structure distance (notebook 06) ---------------------------------------------
 def _distances_to_many(a: Crystal, frac_b, numbers_b) -> np.ndarray:
     """RMS distances (Å) from ``a`` to M structures in a's lattice: frac_b (M, N, 3), numbers_b (M, N)."""
     from scipy.optimize import linear_sum_assignment
@@ -29,7 +153,7 @@ def _distances_to_many(a: Crystal, frac_b, numbers_b) -> np.ndarray:
     K = N * N  # candidate translations t = b_k - a_i put atom i of a onto atom k of b
     t = (frac_b[:, None, :, :] - a.frac_coords[None, :, None, :]).reshape(M, K, 3)  # (M, K, 3)
     shifted = a.frac_coords[None, None] + t[:, :, None]  # (M, K, N, 3) translated copies of a
-    method = _mic_method(a.lattice)
+    method = mic_method(a.lattice)
     diff = frac_b[:, None, None] - shifted[:, :, :, None]  # (M, K, N_a, N_b, 3) fractional
     vec, d = minimum_image(diff, a.lattice, method)  # (M, K, N_a, N_b, 3) Å, (M, K, N_a, N_b) Å
     penalty = np.where(a.numbers[:, None] == numbers_b[:, None, :], 0.0, 1e6)  # (M, N_a, N_b) other species
@@ -53,66 +177,39 @@ def _same_cell(a: Crystal, b: Crystal, lattice_tol: float) -> bool:
             and np.allclose(a.lattice, b.lattice, atol=lattice_tol, rtol=0))
 
 
-def structure_distance(a: Crystal, b: Crystal, lattice_tol: float = 1e-3) -> float:
+def structure_distance(a: Crystal, b: Crystal, lattice_tol: float = LATTICE_TOL) -> float:
     """RMS distance in Å between two structures, minimised over translations and permutations.
 
     For each of the N^2 translations that put an atom of ``a`` onto an atom of ``b``, atoms of the
     same species are paired by an optimal assignment (Hungarian algorithm, Kuhn 1955, through
     ``scipy.optimize.linear_sum_assignment``) of squared minimum-image distances; the translation
     is then refined to the mean residual. The result is symmetric, 0 for a permuted, translated
-    copy, exact for small distortions and otherwise an upper bound on the true minimum (it matched
-    a brute-force search over all permutations and a translation grid on random 3- and 4-atom
-    cells). Cost: N^2 assignments of N x N. Structures with different atom counts, compositions or
-    lattices (beyond ``lattice_tol`` Å) give ``inf``: the function compares cells as given,
-    without searching supercells or rotations.
+    copy, exact for small distortions and otherwise an upper bound on the true minimum. Cost: N^2
+    assignments of N x N. Structures with different atom counts, compositions or lattices (beyond
+    ``lattice_tol`` Å) give ``inf``: the function compares cells as given, without searching other
+    bases, rotations or supercells (``StructureMatcher`` does; ``evaluate_samples`` uses it).
     """
-    _check_crystal("a", a), _check_crystal("b", b)
-    lattice_tol = _check_positive("lattice_tol", lattice_tol)
+    check_crystal("a", a), check_crystal("b", b)
+    lattice_tol = check_positive("lattice_tol", lattice_tol)
     if not _same_cell(a, b, lattice_tol):
         return float("inf")
     return float(_distances_to_many(a, b.frac_coords[None], b.numbers[None])[0])
 
 
-# --- helpers of evaluate_samples ------------------------------------------------------------------
-def _unique(samples, tol) -> np.ndarray:
-    """(n,) bool: sample i is not within ``tol`` Å RMS of any earlier sample.
-
-    A cheap exact filter first: if two structures are within RMS r, each sorted list of pair
-    distances moves by at most sqrt(2N) r entrywise and N r in the 2-norm (distances are 1-Lipschitz
-    and sorting never increases the largest difference), so farther pairs are skipped.
-    """
-    unique = np.ones(len(samples), dtype=bool)
-    for idx in _groups(samples):
-        frac, numbers, lattice = _stack(samples, idx)  # (G, N, 3), (G, N), (3, 3) or (G, 3, 3)
-        G, N = numbers.shape
-        iu = np.triu_indices(N, 1)
-        fingerprint = np.sort(pairwise_distances(frac, lattice)[:, iu[0], iu[1]], axis=1)  # (G, P) sorted
-        reps = np.zeros(G, dtype=bool)  # samples found unique so far: compared first
-        for g in range(G):  # loop over samples, each compared with all earlier ones at once
-            diff = fingerprint[:g] - fingerprint[g]  # (g, P)
-            slack = 1e-9  # Å, rounding
-            maybe = (np.abs(diff).max(axis=1, initial=0.0) <= np.sqrt(2 * N) * tol + slack) \
-                & (np.linalg.norm(diff, axis=1) <= N * tol + slack)  # (g,)
-            for candidates in (np.flatnonzero(maybe & reps[:g]), np.flatnonzero(maybe & ~reps[:g])):
-                if candidates.size and _distances_to_many(samples[idx[g]], frac[candidates],
-                                                          numbers[candidates]).min() <= tol:
-                    unique[idx[g]] = False
-                    break
-            reps[g] = unique[idx[g]]
-    return unique
-
-
-def _nearest(samples, reference) -> np.ndarray:
-    """(n,) Å: structure_distance from each sample to its nearest comparable reference (inf if none)."""
+def nearest_distance(samples, reference) -> np.ndarray:
+    """(n,) Å: ``structure_distance`` from each sample to its nearest reference in the same cell (inf if none)."""
+    samples = check_crystal_list("samples", samples)
+    reference = check_crystal_list("reference", reference)
     nearest = np.full(len(samples), np.inf)
-    for idx in _groups(samples):  # loop over groups of samples, then over the (few) references
-        frac, numbers, _ = _stack(samples, idx)  # (G, N, 3), (G, N)
+    for idx in group_indices(samples):  # loop over groups of samples in one cell, then over the references
+        frac, numbers, _ = stack_group(samples, idx)  # (G, N, 3), (G, N)
         for ref in reference:
-            if _same_cell(ref, samples[idx[0]], _LATTICE_TOL):
+            if _same_cell(ref, samples[idx[0]], LATTICE_TOL):
                 nearest[idx] = np.minimum(nearest[idx], _distances_to_many(ref, frac, numbers))  # (G,)
     return nearest
 
 
+# --- the report ------------------------------------------------------------------------------------
 def _summary(x) -> dict:
     """min / median / max of the finite values (None if there are none)."""
     x = np.asarray(x, dtype=float)
@@ -131,27 +228,42 @@ def _fmt_rate(x) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
+def _rate(mask):
+    return None if mask is None else float(np.mean(mask))
+
+
 def _finite_list(x) -> list:
     return [float(v) if np.isfinite(v) else None for v in x]
 
 
 @dataclass(frozen=True)
 class SampleReport:
-    """Metrics of n generated samples (``PhysicsValidator.evaluate_samples``); arrays are per sample."""
+    """Metrics of n generated samples (``evaluate_samples``); arrays are per sample, rates are their means.
 
-    d_min: np.ndarray  # (n,) Å, minimum-image nearest-neighbour distance
+    The papers' measures (module docstring): ``valid_structure`` (every distance > 0.5 Å),
+    ``valid_composition`` (charge neutral, single elements pass), ``unique`` (first of its
+    StructureMatcher group), ``novel`` (matches no training structure; None without a reference),
+    ``memorised`` = not novel. The physics checks of notebook 06: ``distance_valid`` (d_min >=
+    ``min_distance``, 0.7 Å) and ``density_valid``; symmetry from spglib at ``symprec`` Å.
+    """
+
+    d_min: np.ndarray  # (n,) Å, minimum-image nearest-neighbour distance (own images included)
     density: np.ndarray  # (n,) g/cm^3
-    distance_valid: np.ndarray  # (n,) bool, d_min >= min_distance
+    distance_valid: np.ndarray  # (n,) bool, d_min >= min_distance (the 0.7 Å physics check)
     density_valid: np.ndarray  # (n,) bool, density inside density_range
+    valid_structure: np.ndarray  # (n,) bool, d_min > 0.5 Å (the papers' rule)
+    valid_composition: np.ndarray  # (n,) bool, charge neutral with common oxidation states
     space_groups: list  # (n,) space group number, None where spglib failed
     space_group_symbols: dict  # number -> international symbol
     prototypes: list  # (n,) "sc" | "bcc" | "fcc" | "diamond" | None
-    unique: np.ndarray  # (n,) bool, not within match_tol of an earlier sample
-    nearest_reference: np.ndarray | None  # (n,) Å to the nearest training structure (None: no reference)
+    unique: np.ndarray  # (n,) bool, matches no earlier unique sample
+    novel: np.ndarray | None  # (n,) bool, matches no training structure (None: no reference given)
+    formulas: list  # (n,) reduced formulas, e.g. "NaCl"
     min_distance: float
     density_range: tuple
     symprec: float
-    match_tol: float
+    matcher: dict  # StructureMatcher settings (MATCHER_SETTINGS unless the caller changed them)
+    seconds: dict = field(default_factory=dict)  # wall-clock cost of each part (noisy on a busy machine)
     extra: dict = field(default_factory=dict)  # free-form notes (e.g. the sampler's settings)
 
     @property
@@ -160,11 +272,23 @@ class SampleReport:
 
     @property
     def valid(self) -> np.ndarray:
+        """(n,) bool, the physics checks of notebook 06: d_min >= 0.7 Å and density in range."""
         return self.distance_valid & self.density_valid
 
     @property
     def validity_rate(self) -> float:
         return float(self.valid.mean())
+
+    @property
+    def memorised(self) -> np.ndarray | None:
+        """(n,) bool, matches a training structure (= not novel); None without a reference."""
+        return None if self.novel is None else ~self.novel
+
+    @property
+    def rates(self) -> dict:
+        """{"valid_structure", "valid_composition", "unique", "novel", "memorised": fraction (None if unmeasured)}."""
+        return {"valid_structure": _rate(self.valid_structure), "valid_composition": _rate(self.valid_composition),
+                "unique": _rate(self.unique), "novel": _rate(self.novel), "memorised": _rate(self.memorised)}
 
     @property
     def space_group_histogram(self) -> dict:
@@ -187,62 +311,69 @@ class SampleReport:
         return sum(p is not None for p in self.prototypes) / self.n
 
     @property
-    def uniqueness(self) -> float:
-        return float(self.unique.mean())
-
-    @property
-    def memorised(self) -> np.ndarray | None:
-        return None if self.nearest_reference is None else self.nearest_reference <= self.match_tol
-
-    @property
-    def memorised_rate(self) -> float | None:
-        return None if self.memorised is None else float(self.memorised.mean())
+    def formula_counts(self) -> dict:
+        """{reduced formula: count}, most frequent first."""
+        keys, counts = np.unique(np.array(self.formulas), return_counts=True)
+        return {str(keys[i]): int(counts[i]) for i in np.argsort(-counts, kind="stable")}
 
     def to_dict(self, per_sample: bool = False) -> dict:
         """A JSON-serialisable summary (``json.dump(report.to_dict(), f)``); inf becomes None."""
         out = {
-            "n": self.n, "min_distance_A": self.min_distance, "density_range_g_cm3": list(self.density_range),
-            "symprec_A": self.symprec, "match_tol_A": self.match_tol,
+            "n": self.n, **self.rates,
+            "matcher": dict(self.matcher), "valid_structure_distance_A": VALID_STRUCTURE_DISTANCE,
+            "min_distance_A": self.min_distance, "density_range_g_cm3": list(self.density_range),
+            "symprec_A": self.symprec,
             "validity_rate": self.validity_rate, "distance_valid_rate": float(self.distance_valid.mean()),
             "density_valid_rate": float(self.density_valid.mean()),
             "d_min_A": _summary(self.d_min), "density_g_cm3": _summary(self.density),
             "space_groups": {("failed" if k is None else str(k)): v for k, v in self.space_group_histogram.items()},
             "space_group_symbols": {str(k): v for k, v in sorted(self.space_group_symbols.items())},
             "prototype_counts": self.prototype_counts, "prototype_rates": self.prototype_rates,
-            "match_rate": self.match_rate, "uniqueness": self.uniqueness,
-            "memorised_rate": self.memorised_rate,
-            "nearest_reference_A": None if self.nearest_reference is None else _summary(self.nearest_reference),
+            "match_rate": self.match_rate, "formulas": self.formula_counts,
             "extra": dict(self.extra),
         }
         if per_sample:
-            near = self.nearest_reference
             out["per_sample"] = {
                 "d_min_A": _finite_list(self.d_min), "density_g_cm3": _finite_list(self.density),
                 "space_group": list(self.space_groups), "prototype": list(self.prototypes),
-                "unique": self.unique.tolist(), "nearest_reference_A": None if near is None else _finite_list(near)}
+                "formula": list(self.formulas), "valid_structure": self.valid_structure.tolist(),
+                "valid_composition": self.valid_composition.tolist(), "unique": self.unique.tolist(),
+                "novel": None if self.novel is None else self.novel.tolist()}
         return out
+
+    def summary_line(self) -> str:
+        """One line of the papers' measures, e.g. for the command line's summary."""
+        r = self.rates
+        return (f"valid structure {_fmt_rate(r['valid_structure'])}, valid composition "
+                f"{_fmt_rate(r['valid_composition'])}, unique {_fmt_rate(r['unique'])}, novel {_fmt_rate(r['novel'])}, "
+                f"memorised {_fmt_rate(r['memorised'])} (StructureMatcher "
+                + ", ".join(f"{k} {v:g}" for k, v in self.matcher.items()) + ")")
 
     def _rows(self) -> list[tuple[str, str]]:
         counts = self.prototype_counts
         groups = ", ".join(("failed" if k is None else f"{k} {self.space_group_symbols[k]}") + f": {v}"
                            for k, v in list(self.space_group_histogram.items())[:5])
-        near = self.nearest_reference
+        r = self.rates
+        count = lambda mask: "" if mask is None else f" ({int(np.sum(mask))}/{self.n})"  # noqa: E731
         return [
             ("samples", f"{self.n}"),
-            ("min distance / density range",
-             "{:g} Å / {:g}-{:g} g/cm³".format(self.min_distance, *self.density_range)),
-            ("symprec / duplicate tolerance", f"{self.symprec:g} Å / {self.match_tol:g} Å RMS"),
-            ("valid (distance and density)", f"{_fmt_rate(self.validity_rate)} ({int(self.valid.sum())}/{self.n})"),
-            ("  d_min >= min distance", _fmt_rate(float(self.distance_valid.mean()))),
-            ("  density in range", _fmt_rate(float(self.density_valid.mean()))),
+            ("matcher (pymatgen StructureMatcher)", ", ".join(f"{k} {v:g}" for k, v in self.matcher.items())),
+            (f"valid structure (all distances > {VALID_STRUCTURE_DISTANCE:g} Å)",
+             _fmt_rate(r["valid_structure"]) + count(self.valid_structure)),
+            ("valid composition (charge neutral)", _fmt_rate(r["valid_composition"]) + count(self.valid_composition)),
+            ("unique (matches no earlier sample)", _fmt_rate(r["unique"]) + count(self.unique)),
+            ("novel (matches no training structure)", _fmt_rate(r["novel"]) + count(self.novel)),
+            ("memorised (= 1 - novel)", _fmt_rate(r["memorised"]) + count(self.memorised)),
+            ("physics: d_min >= min distance", f"{_fmt_rate(float(self.distance_valid.mean()))} "
+                                               f"(min distance {self.min_distance:g} Å)"),
+            ("physics: density in range", "{} ({:g}-{:g} g/cm³)".format(
+                _fmt_rate(float(self.density_valid.mean())), *self.density_range)),
             ("d_min min / median / max", _fmt_summary(self.d_min, "Å")),
             ("density min / median / max", _fmt_summary(self.density, "g/cm³")),
-            ("prototype match (spglib)", _fmt_rate(self.match_rate)),
+            (f"prototype match (spglib, symprec {self.symprec:g} Å)", _fmt_rate(self.match_rate)),
             ("  " + " / ".join(PROTOTYPES), " / ".join(str(counts[p]) for p in PROTOTYPES)),
             ("space groups (top 5)", groups),
-            ("unique (no earlier duplicate)", _fmt_rate(self.uniqueness)),
-            ("memorised (copy of a training structure)", _fmt_rate(self.memorised_rate)),
-            ("nearest training structure min/med/max", "n/a" if near is None else _fmt_summary(near, "Å")),
+            ("formulas (top 5)", ", ".join(f"{k}: {v}" for k, v in list(self.formula_counts.items())[:5])),
         ]
 
     def __str__(self) -> str:
@@ -258,6 +389,51 @@ class SampleReport:
         cell = "<td style='text-align:left'>{}</td>"
         body = "".join(f"<tr>{cell.format(escape(k))}{cell.format(escape(v))}</tr>" for k, v in self._rows())
         return f"<table><thead><tr><th>metric</th><th>value</th></tr></thead><tbody>{body}</tbody></table>"
+
+
+def evaluate_samples(samples, reference=None, *, validator: PhysicsValidator | None = None, symprec: float = 0.1,
+                     matcher_settings: dict | None = None) -> SampleReport:
+    """A ``SampleReport`` on a list of generated Crystals (the fields are defined in ``SampleReport``).
+
+    ``reference`` (the training set, optional) enables novelty and memorisation. ``validator``
+    (default ``PhysicsValidator()``) sets the physics checks (0.7 Å, 0.5-20 g/cm³); ``symprec`` is
+    spglib's tolerance in Å; ``matcher_settings`` overrides ``MATCHER_SETTINGS`` (e.g. ``{"stol": 0.3}``).
+    """
+    samples = check_crystal_list("samples", samples)
+    reference = None if reference is None else check_crystal_list("reference", reference)
+    validator = PhysicsValidator() if validator is None else validator
+    if not isinstance(validator, PhysicsValidator):
+        raise TypeError(f"validator must be a PhysicsValidator or None, got {type(validator).__name__}")
+    symprec = check_positive("symprec (Å)", symprec)
+    if matcher_settings is not None and not isinstance(matcher_settings, dict):
+        raise TypeError(f"matcher_settings must be a dict such as {{'stol': 0.3}} or None, "
+                        f"got {type(matcher_settings).__name__}")
+    matcher, settings = structure_matcher(**(matcher_settings or {}))
+    seconds = {}
+    t0 = time.perf_counter()
+    distance_valid, d_min = validator.check_minimum_distance_many(samples)
+    density = np.array([c.density for c in samples])  # (n,) g/cm^3
+    lo, hi = validator.density_range
+    composition = np.array([valid_composition(c) for c in samples])  # cached per reduced formula
+    t1 = time.perf_counter()
+    datasets = [symmetry_dataset(c, symprec) for c in samples]  # one spglib call per sample
+    t2 = time.perf_counter()
+    structures = [c.to_pymatgen() for c in samples]
+    unique = unique_mask(structures, matcher)
+    t3 = time.perf_counter()
+    novel = None if reference is None else novel_mask(structures, [c.to_pymatgen() for c in reference], matcher)
+    t4 = time.perf_counter()
+    seconds.update(physics=t1 - t0, spglib=t2 - t1, unique=t3 - t2, novel=t4 - t3)
+    return SampleReport(
+        d_min=d_min, density=density, distance_valid=distance_valid,
+        density_valid=(density >= lo) & (density <= hi), valid_structure=d_min > VALID_STRUCTURE_DISTANCE,
+        valid_composition=composition,
+        space_groups=[None if ds is None else int(ds.number) for ds in datasets],
+        space_group_symbols={int(ds.number): str(ds.international) for ds in datasets if ds is not None},
+        prototypes=[prototype_from_dataset(ds) for ds in datasets], unique=unique, novel=novel,
+        formulas=[s.composition.reduced_formula for s in structures],
+        min_distance=validator.min_distance, density_range=validator.density_range, symprec=symprec,
+        matcher=settings, seconds=seconds)
 
 
 def compare_reports(reports: dict) -> str:

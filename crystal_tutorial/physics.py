@@ -1,4 +1,4 @@
-"""Physics validation: minimum distance, repulsion correction, density, symmetry, sample metrics.
+"""Physics validation: minimum distance, repulsion correction, density, symmetry.
 
 A generated structure is *valid* when no two atoms are closer than ``min_distance`` (0.7 Å by
 default: closer nuclei would overlap their core electrons, which Pauli exclusion forbids; real
@@ -7,10 +7,9 @@ Symmetry comes from spglib (Togo & Tanaka, "Spglib: a software library for cryst
 search", 2018): a structure *matches a prototype* when spglib finds the prototype's space group
 and its standardized conventional cell holds the prototype's number of atoms.
 
-``evaluate_samples`` turns these checks into an honest report on many generated samples, with
-uniqueness and memorisation measured by ``structure_distance`` (RMS distance in Å, minimised over
-translations and atom permutations). Those two live in ``metrics.py``, beside ``SampleReport`` and
-``compare_reports`` (which prints several reports side by side).
+The report on many generated samples (validity, symmetry, uniqueness, novelty) lives in
+``metrics.py`` (``evaluate_samples``, ``SampleReport``), which builds on this module; the argument
+checks both use live in ``checks.py``.
 """
 from __future__ import annotations
 
@@ -22,6 +21,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from .checks import check_crystal, check_crystal_list, check_positive, group_indices, mic_method, stack_group
 from .crystals import Crystal
 from .pbc import displacements, min_distance, minimum_image, wrap
 
@@ -29,40 +29,6 @@ from .pbc import displacements, min_distance, minimum_image, wrap
 PROTOTYPE_SPACE_GROUPS = {"sc": (221, 1), "bcc": (229, 2), "fcc": (225, 4), "diamond": (227, 8)}
 _MAX_HALVINGS = 30  # backtracking: a step is halved at most this often (2^-30 ~ 1e-9) before giving up
 _COINCIDENT = 1e-8  # Å; closer pairs get a fixed tie-break direction instead of r_ij / d_ij
-
-
-def _mic_method(lattice) -> str:
-    """"round" for orthogonal cells, where rounding fractional differences is already the exact
-    minimum image and ~27x cheaper (see ``pbc``), else "exact"."""
-    gram = lattice @ lattice.T  # (3, 3) dot products of the lattice vectors
-    off = gram - np.diag(np.diag(gram))
-    return "round" if np.all(np.abs(off) <= 1e-12 * np.trace(gram)) else "exact"
-
-
-def _check_crystal(name, value):
-    if not isinstance(value, Crystal):
-        raise TypeError(f"{name} must be a crystal_tutorial.crystals.Crystal, got {type(value).__name__}")
-    return value
-
-
-def _check_positive(name, value, upper=None):
-    bound = f"in (0, {upper:g}]" if upper is not None else "> 0"
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a number {bound}, got {type(value).__name__}: {value!r}")
-    if not np.isfinite(value) or value <= 0 or (upper is not None and value > upper):
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
-    return float(value)
-
-
-def _check_crystal_list(name, values):
-    if isinstance(values, Crystal) or not hasattr(values, "__iter__"):
-        raise TypeError(f"{name} must be a list of Crystal objects, got {type(values).__name__}")
-    values = list(values)
-    if not values:
-        raise ValueError(f"{name} is empty; expected at least one Crystal")
-    for i, c in enumerate(values):
-        _check_crystal(f"{name}[{i}]", c)
-    return values
 
 
 # --- symmetry through spglib ------------------------------------------------------------------
@@ -84,8 +50,8 @@ def symmetry_dataset(crystal: Crystal, symprec: float = 0.1):
     """spglib's symmetry dataset of ``crystal`` (``.number``, ``.international``, ``.std_positions``,
     ...), or ``None`` when spglib fails (for example two atoms closer than ``symprec``)."""
     import spglib
-    _check_crystal("crystal", crystal)
-    symprec = _check_positive("symprec (a distance tolerance in Å)", symprec)
+    check_crystal("crystal", crystal)
+    symprec = check_positive("symprec (a distance tolerance in Å)", symprec)
     error = getattr(getattr(spglib, "error", None), "SpglibError", ())  # raised when errors are opted in
     with _quiet_spglib():
         try:
@@ -129,37 +95,6 @@ def prototype_match(crystal: Crystal, symprec: float = 0.1) -> str | None:
     return prototype_from_dataset(symmetry_dataset(crystal, symprec))
 
 
-# --- grouping structures of equal size, for batched checks ---------------------------------------
-_LATTICE_TOL = 1e-3  # Å: lattices closer than this count as the same cell
-
-
-def _groups(crystals, lattice_tol=_LATTICE_TOL):
-    """Index arrays of crystals with the same atom count and composition (and lattice, if a tol is given)."""
-    buckets = {}  # (N, composition) -> [(lattice, [indices])]
-    for i, c in enumerate(crystals):  # loop over structures
-        bucket = buckets.setdefault((c.n_atoms, tuple(np.sort(c.numbers))), [])
-        for lattice, idx in bucket:
-            if lattice_tol is None or np.allclose(lattice, c.lattice, atol=lattice_tol, rtol=0):
-                idx.append(i)
-                break
-        else:
-            bucket.append((c.lattice, [i]))
-    return [np.array(idx) for bucket in buckets.values() for _, idx in bucket]
-
-
-def _stack(crystals, idx):
-    """frac_coords (G, N, 3), numbers (G, N) and lattice: (3, 3) if all share one cell, else (G, 3, 3)."""
-    lattice = np.stack([crystals[i].lattice for i in idx])  # (G, 3, 3)
-    return (np.stack([crystals[i].frac_coords for i in idx]), np.stack([crystals[i].numbers for i in idx]),
-            lattice[0] if np.all(lattice == lattice[0]) else lattice)
-
-
-def structure_distance(a: Crystal, b: Crystal, lattice_tol: float = 1e-3) -> float:
-    """RMS distance (Å) between two structures under translation and permutation: see metrics.py."""
-    from .metrics import structure_distance as _structure_distance
-    return _structure_distance(a, b, lattice_tol)
-
-
 # --- the validator ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CorrectionResult:
@@ -194,14 +129,15 @@ class PhysicsValidator:
         v = PhysicsValidator()
         v.check_minimum_distance(prototype("fcc"))   # (True, 3.5355...): a / sqrt(2) for a = 5 Å
         v.correct_structure(crystal).crystal         # atoms pushed apart to >= 0.7 Å
-        print(v.evaluate_samples(samples, reference=demo_dataset()))
+
+    The report on many samples is ``metrics.evaluate_samples(samples, validator=v)``.
     """
 
     min_distance: float = 0.7  # Å: below the shortest real bond (H2, 0.74 Å)
     density_range: tuple = (0.5, 20.0)  # g/cm^3: the hello-world's bounds; Li (0.53) fits, Os (22.6) not
 
     def __post_init__(self):
-        object.__setattr__(self, "min_distance", _check_positive("min_distance (Å)", self.min_distance))
+        object.__setattr__(self, "min_distance", check_positive("min_distance (Å)", self.min_distance))
         rng = self.density_range
         if not (isinstance(rng, (tuple, list)) and len(rng) == 2
                 and all(isinstance(x, Real) and np.isfinite(x) for x in rng) and 0 <= rng[0] < rng[1]):
@@ -210,13 +146,12 @@ class PhysicsValidator:
 
     space_group = staticmethod(space_group)
     prototype_match = staticmethod(prototype_match)
-    structure_distance = staticmethod(structure_distance)
 
     # --- minimum distance ---
     def check_minimum_distance(self, crystal: Crystal) -> tuple[bool, float]:
         """``(valid, d_min)``: d_min is the exact minimum-image distance (Å) between two atoms,
         or to an atom's own periodic image (the shortest lattice vector) if that is shorter."""
-        _check_crystal("crystal", crystal)
+        check_crystal("crystal", crystal)
         d = min_distance(crystal.frac_coords, crystal.lattice)
         return bool(d >= self.min_distance), float(d)
 
@@ -239,17 +174,17 @@ class PhysicsValidator:
 
     def check_minimum_distance_many(self, crystals) -> tuple[np.ndarray, np.ndarray]:
         """``check_minimum_distance`` for a list of Crystals, batched by atom count and lattice."""
-        crystals = _check_crystal_list("crystals", crystals)
+        crystals = check_crystal_list("crystals", crystals)
         d = np.empty(len(crystals))
-        for idx in _groups(crystals, lattice_tol=None):  # loop over groups of equal atom count
-            frac, _, lattice = _stack(crystals, idx)  # (G, N, 3), _, (3, 3) or (G, 3, 3)
+        for idx in group_indices(crystals, lattice_tol=None):  # loop over groups of equal atom count
+            frac, _, lattice = stack_group(crystals, idx)  # (G, N, 3), _, (3, 3) or (G, 3, 3)
             d[idx] = self.check_minimum_distance_batch(frac, lattice)[1]
         return d >= self.min_distance, d
 
     # --- repulsion correction ---
     def _pair_state(self, frac, lattice, target, tie_unit):
         """Violations, overlap energy E, forces (N, 3) and d_min over pairs for positions ``frac`` (N, 3)."""
-        vec, d = minimum_image(displacements(frac), lattice, _mic_method(lattice))  # (N, N, 3) r_j - r_i, (N, N)
+        vec, d = minimum_image(displacements(frac), lattice, mic_method(lattice))  # (N, N, 3) r_j - r_i, (N, N)
         off = ~np.eye(d.shape[0], dtype=bool)
         overlap = np.where(off, np.maximum(target - d, 0.0), 0.0)  # (N, N) Å
         unit = np.where((d < _COINCIDENT)[..., None], tie_unit,
@@ -276,13 +211,13 @@ class PhysicsValidator:
         after ``max_iterations`` accepted steps. A cell whose shortest lattice vector is below
         ``min_distance`` never succeeds (an atom is too close to its own image).
         """
-        _check_crystal("crystal", crystal)
+        check_crystal("crystal", crystal)
         if isinstance(max_iterations, bool) or not isinstance(max_iterations, Integral):
             raise TypeError(f"max_iterations must be an integer, got {max_iterations!r}")
         if max_iterations < 0:
             raise ValueError(f"max_iterations must be >= 0, got {max_iterations}")
-        step = _check_positive("step", step, upper=1.0)
-        margin = _check_positive("margin (Å; with 0 pairs only creep towards min_distance)", margin,
+        step = check_positive("step", step, upper=1.0)
+        margin = check_positive("margin (Å; with 0 pairs only creep towards min_distance)", margin,
                                  upper=self.min_distance / 2)
         lattice, inv_lattice = crystal.lattice, np.linalg.inv(crystal.lattice)
         shortest = min_distance(np.zeros((1, 3)), lattice)  # Å, an atom to its own nearest image
@@ -317,37 +252,6 @@ class PhysicsValidator:
     # --- density ---
     def density_check(self, crystal: Crystal) -> tuple[bool, float]:
         """``(valid, density)``: density in g/cm^3 and whether it lies in ``density_range``."""
-        rho = _check_crystal("crystal", crystal).density
+        rho = check_crystal("crystal", crystal).density
         lo, hi = self.density_range
         return bool(lo <= rho <= hi), float(rho)
-
-    # --- many samples ---
-    def evaluate_samples(self, samples, reference=None, symprec: float = 0.1, match_tol: float = 0.1):
-        """A ``SampleReport`` on a list of generated Crystals.
-
-        ``reference`` (the training set, optional) enables the memorisation measure: the distance
-        from each sample to its nearest reference structure (``structure_distance``, same atom count,
-        composition and lattice; ``inf`` if there is none). A sample within ``match_tol`` Å RMS
-        counts as memorised; a sample within ``match_tol`` of an earlier sample is a duplicate.
-        ``symprec`` is spglib's tolerance in Å.
-        """
-        from .metrics import SampleReport, _nearest, _unique
-        samples = _check_crystal_list("samples", samples)
-        reference = None if reference is None else _check_crystal_list("reference", reference)
-        symprec = _check_positive("symprec (Å)", symprec)
-        match_tol = _check_positive("match_tol (Å RMS)", match_tol)
-        distance_valid, d_min = self.check_minimum_distance_many(samples)
-        density = np.array([c.density for c in samples])  # (n,) g/cm^3
-        lo, hi = self.density_range
-        datasets = [symmetry_dataset(c, symprec) for c in samples]  # one spglib call per sample
-        return SampleReport(
-            d_min=d_min, density=density, distance_valid=distance_valid,
-            density_valid=(density >= lo) & (density <= hi),
-            space_groups=[None if ds is None else int(ds.number) for ds in datasets],
-            space_group_symbols={int(ds.number): str(ds.international) for ds in datasets if ds is not None},
-            prototypes=[prototype_from_dataset(ds) for ds in datasets],
-            unique=_unique(samples, match_tol),
-            nearest_reference=None if reference is None else _nearest(samples, reference),
-            min_distance=self.min_distance, density_range=self.density_range, symprec=symprec,
-            match_tol=match_tol)
-

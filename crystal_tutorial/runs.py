@@ -37,10 +37,13 @@ MAX_SAMPLES = 10_000
 FORMAT = "crystal_tutorial run"
 
 
-class UsageError(ValueError):
+class UsageError(ValueError, SystemExit):
     """A command-line option is wrong (value, combination, or ``--out``); the message names the option.
 
     ``main()`` prints ``PROG CMD: error: MESSAGE`` on one line and exits with status 2 (as argparse does).
+    It is a ValueError (the package's convention for bad arguments) and also a SystemExit, so code that
+    caught the command functions' earlier ``SystemExit`` keeps working, and a script that calls
+    ``run_generate`` directly ends with the message instead of a traceback.
     """
 
 

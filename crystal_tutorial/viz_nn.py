@@ -18,6 +18,36 @@ def periodic_target(frac):
     return (np.sin(x1) * np.cos(x2) + 0.5 * np.cos(x3))[:, None]
 
 
+DIVERGE_FACTOR = 10.0  # a run has diverged when its loss stays above 10x its start until the end (or overflows)
+STEPS_RANGE = (1, 2000)  # optimiser steps: the render function's upper bound keeps a slider move short
+
+
+def _check_real(name, value, lo, hi):
+    if isinstance(value, bool) or not isinstance(value, Real) or not (np.isfinite(value) and lo <= value <= hi):
+        raise ValueError(f"{name} must be in [{lo:g}, {hi:g}], got {value!r}")
+    return float(value)
+
+
+def _check_int(name, value, lo, hi):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+        raise ValueError(f"{name} must be an int in [{lo}, {hi}], got {value!r}")
+    return int(value)
+
+
+def divergence_step(losses, factor: float = DIVERGE_FACTOR):
+    """The step from which the loss stays above ``factor`` x its start until the end, or None.
+
+    A large first step that the run recovers from is not divergence: only a loss that never comes
+    back below ``factor * losses[0]`` is. ``losses`` (k,) finite values, ``losses[0]`` the start.
+    """
+    losses = np.asarray(losses, dtype=float)                 # (k,)
+    if losses.ndim != 1 or losses.size == 0 or not np.all(np.isfinite(losses)):
+        raise ValueError(f"losses must be a non-empty 1D array of finite values, got shape {losses.shape}")
+    below = np.flatnonzero(losses <= factor * losses[0])     # steps at which the run was not diverged
+    last_ok = below[-1]                                      # always exists: losses[0] <= factor * losses[0]
+    return None if last_ok == losses.size - 1 else int(last_ok + 1)
+
+
 def fit_toy_regression(optimizer: str = "adam", lr: float = 1e-2, beta1: float = 0.9, beta2: float = 0.999,
                        batch_size: int = 32, steps: int = 300, n_data: int = 256, hidden: int = 32,
                        bias_correction: bool = True, seed: int = 0) -> dict:
@@ -25,15 +55,23 @@ def fit_toy_regression(optimizer: str = "adam", lr: float = 1e-2, beta1: float =
 
     ``optimizer``: "adam", "sgd" or "momentum" (SGD with momentum ``beta1``). The same seed gives
     the same data, initial weights and mini-batches for every optimizer. Returns
-    ``{"step": (k,), "loss": (k,) full-data MSE, "diverged": bool}``; a run stops as soon as the
-    loss exceeds 100x its start (or is not finite) and is then marked diverged.
+    ``{"step": (k,), "loss": (k,) full-data MSE, "diverged": bool, "diverged_at": step or None,
+    "baseline": MSE of predicting the mean of y, "stuck": bool}``; ``stuck`` means a finite run
+    that ends no better than ``baseline`` (typically every ReLU switched off by a too large step).
+
+    Divergence (``divergence_step``): the loss overflows (the run stops at the last finite loss), or
+    it stays above ``DIVERGE_FACTOR`` x its start until the end of the run. A loss spike that the run
+    recovers from is not divergence. ``steps`` is at most 2,000 (``STEPS_RANGE``).
     """
     if optimizer not in ("adam", "sgd", "momentum"):
         raise ValueError(f"optimizer must be 'adam', 'sgd' or 'momentum', got {optimizer!r}")
-    if not (isinstance(batch_size, (int, np.integer)) and 1 <= batch_size <= n_data):
-        raise ValueError(f"batch_size must be an int in [1, n_data={n_data}], got {batch_size!r}")
-    if not (isinstance(steps, (int, np.integer)) and steps >= 1):
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    n_data = _check_int("n_data", n_data, 2, 4096)
+    hidden = _check_int("hidden", hidden, 1, 256)
+    batch_size = _check_int("batch_size", batch_size, 1, n_data)
+    steps = _check_int("steps", steps, *STEPS_RANGE)
+    lr = _check_real("lr", lr, 1e-8, 10.0)
+    beta1 = _check_real("beta1", beta1, 0.0, 0.999)
+    beta2 = _check_real("beta2", beta2, 0.0, 0.99999)
     rng = np.random.default_rng(seed)
     x = rng.random((n_data, 3))                              # (n, 3) fractional coordinates
     y = periodic_target(x)                                   # (n, 1)
@@ -43,7 +81,7 @@ def fit_toy_regression(optimizer: str = "adam", lr: float = 1e-2, beta1: float =
     else:
         opt = SGD(model.parameters(), lr=lr, momentum=beta1 if optimizer == "momentum" else 0.0)
     batches = rng.integers(0, n_data, size=(steps, batch_size))  # (steps, B) rows of each mini-batch
-    losses, diverged = [mse_loss(model.forward(x), y)[0]], False
+    losses, overflowed = [mse_loss(model.forward(x), y)[0]], False
     with np.errstate(over="ignore", invalid="ignore"):
         for rows in batches:
             _, grad = mse_loss(model.forward(x[rows]), y[rows])
@@ -51,11 +89,15 @@ def fit_toy_regression(optimizer: str = "adam", lr: float = 1e-2, beta1: float =
             opt.step(model.gradients())
             out = model.forward(x)                           # (n, 1) full-data prediction
             loss = float(np.mean((out - y) ** 2))
-            if not (np.isfinite(loss) and loss < 100 * losses[0]):
-                diverged = True
+            if not np.isfinite(loss):                        # overflow: nothing left to learn from
+                overflowed = True
                 break
             losses.append(loss)
-    return {"step": np.arange(len(losses)), "loss": np.array(losses), "diverged": diverged}
+    losses = np.array(losses)                                # (k,)
+    at = len(losses) - 1 if overflowed else divergence_step(losses)
+    baseline = float(np.var(y))                              # the loss of the best constant prediction
+    return {"step": np.arange(len(losses)), "loss": losses, "diverged": at is not None, "diverged_at": at,
+            "baseline": baseline, "stuck": bool(at is None and losses[-1] >= 0.99 * baseline)}
 
 
 def render_optimizer_race(lr: float = 1e-2, beta1: float = 0.9, beta2: float = 0.999, batch_size: int = 32,
@@ -64,12 +106,15 @@ def render_optimizer_race(lr: float = 1e-2, beta1: float = 0.9, beta2: float = 0
 
     The pure function behind notebook 03's sliders; returns a matplotlib ``Figure`` (not pyplot
     state). Raises ValueError for slider values outside lr in [1e-5, 1], beta1 in [0, 0.999],
-    beta2 in [0, 0.99999], batch_size in [1, 256].
+    beta2 in [0, 0.99999], batch_size in [1, 256], steps in [10, 2000]. A diverged run is marked
+    with x where its divergence starts (``divergence_step``); the dotted line is the loss of
+    predicting the mean of y, where a run whose ReLUs all died ends.
     """
     for name, value, lo, hi in (("lr", lr, 1e-5, 1.0), ("beta1", beta1, 0.0, 0.999),
                                 ("beta2", beta2, 0.0, 0.99999), ("batch_size", batch_size, 1, 256)):
-        if not (isinstance(value, Real) and lo <= value <= hi):
+        if isinstance(value, bool) or not (isinstance(value, Real) and lo <= value <= hi):
             raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
+    steps = _check_int("steps", steps, 10, STEPS_RANGE[1])
     from matplotlib.figure import Figure
     fig = Figure(figsize=(7, 3.6))
     ax = fig.add_subplot()
@@ -77,9 +122,12 @@ def render_optimizer_race(lr: float = 1e-2, beta1: float = 0.9, beta2: float = 0
     for opt, label, color in runs:
         run = fit_toy_regression(opt, lr=lr, beta1=beta1, beta2=beta2, batch_size=int(batch_size), steps=steps,
                                  seed=seed)
-        ax.plot(run["step"], run["loss"], color=color, label=label + (" (diverged)" if run["diverged"] else ""))
+        note = " (diverged)" if run["diverged"] else " (no better than the mean)" if run["stuck"] else ""
+        ax.plot(run["step"], run["loss"], color=color, label=label + note)
         if run["diverged"]:
-            ax.plot(run["step"][-1], run["loss"][-1], "x", color=color, markersize=10)
+            k = run["diverged_at"]
+            ax.plot(run["step"][k], run["loss"][k], "x", color=color, markersize=10)
+    ax.axhline(run["baseline"], color="grey", ls=":", lw=1, label="predict the mean of y")
     ax.set_yscale("log")
     ax.set_xlim(0, steps)
     ax.set_xlabel("optimiser step")

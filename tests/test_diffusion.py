@@ -34,7 +34,7 @@ def test_hello_world_schedule_does_not_reach_noise():
     s = D.linear_schedule()
     expected = np.prod(1 - np.linspace(1e-4, 0.02, 100))
     assert s.alpha_bars[-1] == pytest.approx(expected, rel=1e-12)
-    assert 0.35 < s.alpha_bars[-1] < 0.38  # DESIGN.md's measured fact
+    assert 0.35 < s.alpha_bars[-1] < 0.38  # measured fact: docs/hello-world.md
     assert D.linear_schedule(T=1000).alpha_bars[-1] < 1e-4
     assert D.cosine_schedule(100).alpha_bars[-1] < 1e-6
 

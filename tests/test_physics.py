@@ -1,17 +1,14 @@
 """Tests for crystal_tutorial.physics: minimum distance (against ASE), repulsion correction,
-density (closed form), symmetry (spglib on prototypes, real crystals and look-alikes), the
-structure distance and the sample report."""
-import json
-
+density (closed form) and symmetry (spglib on prototypes, real crystals and look-alikes).
+The structure distance and the sample report are tested in test_metrics.py."""
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crystal_tutorial.crystals import Crystal, demo_dataset, prototype, reference_crystals
-from crystal_tutorial.metrics import SampleReport, compare_reports
+from crystal_tutorial.crystals import Crystal, prototype, reference_crystals
 from crystal_tutorial.physics import (PROTOTYPE_SPACE_GROUPS, CorrectionResult, PhysicsValidator, prototype_match,
-                                      space_group, structure_distance, symmetry_dataset)
+                                      space_group, symmetry_dataset)
 
 NAMES = ("sc", "bcc", "fcc", "diamond")
 SKEWED = np.array([[4.0, 0.0, 0.0], [3.2, 2.5, 0.0], [1.1, 0.9, 3.0]])  # a strongly sheared cell
@@ -193,91 +190,6 @@ def test_spglib_failure_returns_none_quietly(capfd):
     assert capfd.readouterr().err == ""
 
 
-# --- structure distance ---------------------------------------------------------------------
-@settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 2 ** 32 - 1), name=st.sampled_from(NAMES + ("random",)))
-def test_structure_distance_zero_for_permuted_translated_copy(seed, name):
-    rng = np.random.default_rng(seed)
-    c = random_crystal(seed, n=5, lattice=SKEWED) if name == "random" else prototype(name)
-    assert structure_distance(c, moved_copy(c, rng)) == pytest.approx(0.0, abs=1e-9)
-
-
-def test_structure_distance_of_a_jittered_copy_is_the_centred_rms():
-    rng = np.random.default_rng(0)
-    c = prototype("diamond")
-    u = 0.05 * rng.standard_normal((8, 3))  # (N, 3) Å, small: the identity pairing stays optimal
-    moved = Crystal(c.lattice, c.frac_coords + u @ np.linalg.inv(c.lattice), 14)
-    expected = np.sqrt(np.mean(np.sum((u - u.mean(0)) ** 2, axis=1)))  # best translation removes the mean
-    assert expected > 0 and structure_distance(c, moved) == pytest.approx(expected, rel=1e-9)
-    shuffled = moved_copy(moved, rng)
-    assert structure_distance(shuffled, c) == pytest.approx(expected, rel=1e-9)  # symmetric, invariant
-
-
-def test_structure_distance_of_different_cells_is_inf():
-    fcc = prototype("fcc")
-    assert structure_distance(fcc, prototype("diamond")) == np.inf  # 4 vs 8 atoms
-    assert structure_distance(fcc, prototype("fcc", a=5.5)) == np.inf  # another lattice
-    assert structure_distance(fcc, prototype("fcc", number=29)) == np.inf  # another element
-
-
-# --- sample report --------------------------------------------------------------------------
-def test_evaluate_training_prototypes_gives_full_match(validator):
-    train = demo_dataset()
-    report = validator.evaluate_samples(train[:4], reference=train)  # the four pristine prototypes
-    assert isinstance(report, SampleReport) and report.n == 4
-    assert report.match_rate == 1.0 and report.prototype_counts == dict.fromkeys(NAMES, 1)
-    assert report.memorised_rate == 1.0 and np.allclose(report.nearest_reference, 0, atol=1e-9)
-    assert report.space_group_histogram == {221: 1, 225: 1, 229: 1, 227: 1}
-    assert report.uniqueness == 1.0 and report.validity_rate == 0.75  # SC Si at 5 Å: 0.37 g/cm^3
-
-
-def test_evaluate_full_training_set_needs_a_tolerance_for_its_jitter(validator):
-    train = demo_dataset()  # six variants jittered by 0.05 Å per coordinate (~0.09 Å per atom)
-    assert validator.evaluate_samples(train, symprec=0.5).match_rate == 1.0
-    assert validator.evaluate_samples(train, symprec=0.1).match_rate < 1.0  # strict tolerance rejects them
-
-
-def test_evaluate_random_samples(validator):
-    samples = [random_crystal(seed) for seed in range(40)]
-    report = validator.evaluate_samples(samples, reference=demo_dataset())
-    assert report.match_rate == 0.0 and report.prototype_rates == dict.fromkeys(NAMES, 0.0)
-    assert report.uniqueness == 1.0 and report.memorised_rate == 0.0
-    assert np.all(report.nearest_reference > 0.1)
-    d = np.array([validator.check_minimum_distance(c)[1] for c in samples])
-    assert np.allclose(report.d_min, d) and report.validity_rate == pytest.approx(np.mean(d >= 0.7))
-    assert sum(report.space_group_histogram.values()) == 40
-
-
-def test_uniqueness_matches_brute_force(validator):
-    rng = np.random.default_rng(1)
-    base = [prototype("fcc"), random_crystal(5)]
-    samples = [moved_copy(base[i % 2], rng, displacement=d) for i, d in enumerate(rng.uniform(0, 0.25, 30))]
-    report = validator.evaluate_samples(samples, match_tol=0.1)
-    brute = [all(structure_distance(samples[i], samples[j]) > 0.1 for j in range(i)) for i in range(30)]
-    assert report.unique.tolist() == brute and 0 < report.uniqueness < 1
-
-
-def test_report_formats(validator):
-    samples = [random_crystal(s) for s in range(5)] + [prototype("fcc"), prototype("sc")]
-    report = validator.evaluate_samples(samples, reference=[prototype("fcc")])
-    text = str(report)
-    for key in ("valid", "d_min", "density", "prototype match", "space groups", "unique", "memorised", "symprec"):
-        assert key in text
-    assert repr(report) == text and report._repr_html_().startswith("<table>")
-    d = report.to_dict(per_sample=True)
-    json.dumps(d, allow_nan=False)  # inf distances (no comparable reference) became None
-    assert d["per_sample"]["nearest_reference_A"][-1] is None and d["prototype_counts"]["fcc"] == 1
-    assert d["n"] == 7 and d["match_rate"] == pytest.approx(2 / 7)
-    no_match = validator.evaluate_samples(samples[:2], reference=[prototype("diamond")])
-    assert no_match.memorised_rate == 0.0 and no_match.to_dict()["nearest_reference_A"]["min"] is None
-    table = compare_reports({"model": report, "uniform random": validator.evaluate_samples(samples[:5])})
-    lines = table.splitlines()
-    assert lines[0].split() == ["metric", "model", "uniform", "random"] and len(lines) == 15
-    assert "28.6%" in table and "0.0%" in table and "n/a" in table  # match rates; no reference in column 2
-    with pytest.raises(TypeError, match="reports must be"):
-        compare_reports([report])
-
-
 def test_spglib_errors_as_exceptions_also_give_none(monkeypatch):
     monkeypatch.setenv("SPGLIB_OLD_ERROR_HANDLING", "false")  # spglib's opt-in (future default) errors
     assert space_group(Crystal(np.eye(3) * 5.0, np.zeros((2, 3)), 14)) == (None, None)
@@ -316,48 +228,13 @@ def test_bad_inputs_raise_clear_errors(validator):
         space_group(c, symprec=0)
     with pytest.raises(TypeError, match="crystal"):
         prototype_match("fcc")
-    with pytest.raises(ValueError, match="samples is empty"):
-        validator.evaluate_samples([])
-    with pytest.raises(TypeError, match=r"samples\[1\]"):
-        validator.evaluate_samples([c, "fcc"])
-    with pytest.raises(TypeError, match="list of Crystal"):
-        validator.evaluate_samples(c)
-    with pytest.raises(ValueError, match="match_tol"):
-        validator.evaluate_samples([c], match_tol=-1)
-    with pytest.raises(TypeError, match="b must be"):
-        structure_distance(c, None)
-
-
-def brute_force_distance(a, b, grid=12):
-    """All permutations x a grid of translations, each refined to the mean residual."""
-    import itertools
-    from crystal_tutorial.pbc import minimum_image
-    inv = np.linalg.inv(a.lattice)
-    shifts = np.stack(np.meshgrid(*[np.arange(grid) / grid] * 3, indexing="ij"), -1).reshape(-1, 3)  # (G, 3)
-    best = np.inf
-    for perm in itertools.permutations(range(b.n_atoms)):
-        fb = b.frac_coords[list(perm)]  # (N, 3)
-        _, d = minimum_image(fb[None] - a.frac_coords[None] - shifts[:, None], a.lattice)  # (G, N)
-        for t in shifts[np.argsort(np.mean(d ** 2, axis=1))[:4]]:
-            for _ in range(10):
-                vec, d = minimum_image(fb - a.frac_coords - t, a.lattice)  # (N, 3), (N,)
-                t = t + vec.mean(axis=0) @ inv
-            best = min(best, np.sqrt(np.mean(minimum_image(fb - a.frac_coords - t, a.lattice)[1] ** 2)))
-    return best
-
-
-def test_structure_distance_matches_brute_force():
-    for seed in range(6):
-        a, b = random_crystal(seed, n=3), random_crystal(100 + seed, n=3)
-        assert structure_distance(a, b) == pytest.approx(brute_force_distance(a, b), abs=1e-6)
-        assert structure_distance(a, b) == pytest.approx(structure_distance(b, a), abs=1e-12)
 
 
 def test_rounding_shortcut_only_for_orthogonal_cells():
     from crystal_tutorial.pbc import minimum_image
-    from crystal_tutorial.physics import _mic_method
+    from crystal_tutorial.checks import mic_method
     rotation = np.linalg.qr(np.random.default_rng(0).standard_normal((3, 3)))[0]
     ortho = np.diag([3.0, 4.0, 5.0]) @ rotation.T  # rows still mutually orthogonal
-    assert _mic_method(ortho) == "round" and _mic_method(SKEWED) == "exact"
+    assert mic_method(ortho) == "round" and mic_method(SKEWED) == "exact"
     diff = np.random.default_rng(1).uniform(-2, 2, (500, 3))
     assert np.allclose(minimum_image(diff, ortho, "round")[1], minimum_image(diff, ortho, "exact")[1])

@@ -1,0 +1,324 @@
+"""Tests for crystal_tutorial.metrics and the Crystal <-> pymatgen / ASE conversions.
+
+References: pymatgen's StructureMatcher (plain ``fit`` calls, all pairs), ASE's and pymatgen's own
+converters (``AseAtomsAdaptor``), a brute-force search for the hand-written structure distance.
+"""
+import itertools
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crystal_tutorial.checks import mic_method
+from crystal_tutorial.crystals import Crystal, binary_dataset, demo_dataset, prototype
+from crystal_tutorial.metrics import (MATCHER_SETTINGS, SampleReport, compare_reports, evaluate_samples,
+                                      nearest_distance, structure_distance, structure_matcher, valid_composition)
+from crystal_tutorial.pbc import minimum_image
+from crystal_tutorial.physics import PhysicsValidator
+
+NAMES = ("sc", "bcc", "fcc", "diamond")
+SKEWED = np.array([[4.0, 0.0, 0.0], [3.2, 2.5, 0.0], [1.1, 0.9, 3.0]])  # a strongly sheared cell
+
+
+def random_crystal(seed, n=4, lattice=None, numbers=14):
+    rng = np.random.default_rng(seed)
+    return Crystal(np.eye(3) * 5.0 if lattice is None else lattice, rng.random((n, 3)), numbers)
+
+
+def moved_copy(c, rng, displacement=0.0):
+    """``c`` permuted, shifted by a random translation, each atom displaced by ``displacement`` Å."""
+    u = rng.standard_normal((c.n_atoms, 3))
+    u *= displacement / np.linalg.norm(u, axis=1, keepdims=True)  # (N, 3) Å, fixed length
+    perm = rng.permutation(c.n_atoms)
+    frac = c.frac_coords[perm] + rng.random(3) + (u @ np.linalg.inv(c.lattice))
+    return Crystal(c.lattice, frac % 1.0, c.numbers[perm])
+
+
+def copies_in_other_cells(c, rng):
+    """The same crystal four ways: another basis (no supercell), rotated, origin shifted, atoms permuted."""
+    M = np.array([[1, 1, 0], [0, 1, 0], [1, 0, 1]])  # det 1: a new basis of the same lattice
+    R = np.linalg.qr(rng.standard_normal((3, 3)))[0]  # (3, 3) orthogonal
+    perm = rng.permutation(c.n_atoms)
+    return [Crystal(M @ c.lattice, (c.frac_coords @ np.linalg.inv(M)) % 1.0, c.numbers),  # r = f L = f' M L
+            Crystal(c.lattice @ R.T, c.frac_coords, c.numbers),  # every Cartesian vector rotated
+            Crystal(c.lattice, (c.frac_coords + rng.random(3)) % 1.0, c.numbers),
+            Crystal(c.lattice, c.frac_coords[perm], c.numbers[perm])]
+
+
+# --- conversions -------------------------------------------------------------------------------
+def test_pymatgen_round_trip_and_agreement_with_pymatgen():
+    from pymatgen.core import Lattice, Structure
+    for c in [random_crystal(0, n=5, lattice=SKEWED, numbers=[11, 17, 11, 17, 8]), *binary_dataset().values()]:
+        s = c.to_pymatgen()
+        assert np.array_equal(s.lattice.matrix, c.lattice) and np.array_equal(s.frac_coords, c.frac_coords)
+        assert [site.specie.Z for site in s] == c.numbers.tolist()
+        assert np.allclose(s.cart_coords, c.cart_coords) and s.volume == pytest.approx(c.volume)
+        assert s.density == pytest.approx(c.density, rel=1e-3)  # masses and constants differ in the 4th digit
+        assert Crystal.from_pymatgen(s) == c
+    built = Structure(Lattice.hexagonal(3.0, 5.0), ["Zn", "O"], [[1 / 3, 2 / 3, 0], [1 / 3, 2 / 3, 0.38]])
+    back = Crystal.from_pymatgen(built)
+    assert np.allclose(back.lattice, built.lattice.matrix) and back.numbers.tolist() == [30, 8]
+    built.add_oxidation_state_by_element({"Zn": 2, "O": -2})  # Species, not Element: still Z
+    assert Crystal.from_pymatgen(built) == back
+
+
+def test_ase_and_pymatgen_agree_through_pymatgens_adaptor():
+    from pymatgen.io.ase import AseAtomsAdaptor
+    c = random_crystal(1, n=6, lattice=SKEWED, numbers=[31, 33, 31, 33, 31, 33])
+    back = Crystal.from_ase(c.to_ase())  # ASE stores Cartesian positions: round trip to rounding
+    assert np.allclose(back.frac_coords, c.frac_coords, atol=1e-12) and np.array_equal(back.lattice, c.lattice)
+    via_ase = AseAtomsAdaptor.get_structure(c.to_ase())  # ASE -> pymatgen by pymatgen's own converter
+    assert np.allclose(via_ase.lattice.matrix, c.lattice) and np.allclose(via_ase.frac_coords, c.frac_coords)
+    assert Crystal.from_pymatgen(via_ase).numbers.tolist() == c.numbers.tolist()
+    atoms = AseAtomsAdaptor.get_atoms(c.to_pymatgen())  # pymatgen -> ASE
+    assert np.allclose(atoms.get_scaled_positions(wrap=False), c.frac_coords) and np.allclose(atoms.cell[:], c.lattice)
+
+
+def test_from_pymatgen_rejects_what_a_crystal_cannot_hold():
+    from pymatgen.core import Lattice, Structure
+    with pytest.raises(TypeError, match="pymatgen Structure"):
+        Crystal.from_pymatgen(prototype("fcc"))
+    disordered = Structure(Lattice.cubic(4.0), [{"Na": 0.5, "K": 0.5}], [[0, 0, 0]])
+    with pytest.raises(ValueError, match="partially occupied"):
+        Crystal.from_pymatgen(disordered)
+
+
+# --- uniqueness and novelty with StructureMatcher ----------------------------------------------
+@pytest.mark.parametrize("base", ["random binary", "rock salt", "diamond"])
+def test_copies_in_other_cells_are_one_structure(base):
+    rng = np.random.default_rng(7)
+    c = {"random binary": random_crystal(3, n=4, lattice=SKEWED, numbers=[11, 17, 17, 11]),
+         "rock salt": binary_dataset()["NaCl"], "diamond": prototype("diamond")}[base]
+    copies = copies_in_other_cells(c, rng)
+    assert all(np.isinf(structure_distance(c, k)) for k in copies[:2])  # other lattices: the old check gave up
+    report = evaluate_samples([c, *copies], reference=[c])
+    assert report.unique.tolist() == [True, False, False, False, False]
+    assert report.rates["unique"] == 0.2 and report.rates["novel"] == 0.0 and report.rates["memorised"] == 1.0
+
+
+def test_different_prototypes_are_different_structures():
+    samples = [prototype("fcc"), prototype("bcc"), prototype("fcc", a=4.0), binary_dataset()["NaCl"],
+               binary_dataset()["CsCl"]]
+    report = evaluate_samples(samples, reference=[prototype("sc")])
+    assert report.unique.tolist() == [True, True, False, True, True]  # FCC at another a: the matcher scales volumes
+    assert report.novel.all() and report.rates["memorised"] == 0.0
+
+
+def test_unique_and_novel_agree_with_plain_structure_matcher_calls():
+    """Against pymatgen directly: every pair compared with ``fit``, no grouping shortcuts."""
+    rng = np.random.default_rng(2)
+    base = [binary_dataset()["NaCl"], binary_dataset()["ZnS"], prototype("fcc"), random_crystal(4, n=4)]
+    samples = [moved_copy(base[k], rng, displacement=d) for k, d in zip(rng.integers(0, 4, 24), rng.uniform(0, 1.2, 24))]
+    reference = [base[0], base[2], prototype("bcc")]
+    report = evaluate_samples(samples, reference=reference)
+    matcher = structure_matcher()[0]
+    s = [c.to_pymatgen() for c in samples]
+    unique = []
+    for k in range(len(s)):  # unique: no earlier *unique* sample fits it (group_structures' rule)
+        unique.append(not any(matcher.fit(s[j], s[k]) for j in range(k) if unique[j]))
+    novel = [not any(matcher.fit(r.to_pymatgen(), x) for r in reference) for x in s]
+    assert report.unique.tolist() == unique and report.novel.tolist() == novel
+    assert 0 < report.rates["unique"] < 1 and 0 < report.rates["novel"] < 1
+
+
+def test_report_on_the_training_set_itself():
+    for train in (demo_dataset(), list(binary_dataset().values())):
+        report = evaluate_samples(train, reference=train)
+        assert report.rates["novel"] == 0.0 and report.rates["memorised"] == 1.0
+        assert report.memorised.all() and report.valid_structure.all() and report.valid_composition.all()
+    assert evaluate_samples(demo_dataset()).unique.sum() == 4  # SC, FCC, BCC, diamond: jitter is forgiven
+
+
+def test_matcher_settings_are_the_papers_and_can_be_overridden():
+    assert dict(MATCHER_SETTINGS) == {"ltol": 0.3, "stol": 0.5, "angle_tol": 10.0}
+    with pytest.raises(TypeError):
+        MATCHER_SETTINGS["stol"] = 1.0  # read-only
+    matcher, used = structure_matcher(stol=0.1)
+    assert (matcher.stol, matcher.ltol, matcher.angle_tol) == (0.1, 0.3, 10.0) and used["stol"] == 0.1
+    c = random_crystal(2, n=4)  # P1; (V/N)^(1/3) = 3.15 Å
+    shaken = moved_copy(c, np.random.default_rng(0), displacement=0.3)  # every atom moved 0.3 Å
+    assert evaluate_samples([c, shaken]).unique.tolist() == [True, False]
+    strict = evaluate_samples([c, shaken], matcher_settings={"stol": 0.05})
+    assert strict.unique.tolist() == [True, True] and strict.matcher["stol"] == 0.05
+    assert "stol 0.05" in str(strict)
+
+
+# --- composition --------------------------------------------------------------------------------
+@pytest.mark.parametrize("formula, expected", [("NaCl", True), ("Na2Cl", False), ("Cl8", True), ("Mg7O", False),
+                                               ("Mg4O4", True), ("Fe3O4", True), ("CaF2", True), ("SrTiO3", True),
+                                               ("CrFe", False), ("Si", True)])
+def test_valid_composition(formula, expected):
+    assert valid_composition(formula) is expected
+
+
+def test_valid_composition_of_crystals_and_the_alloy_rule():
+    data = binary_dataset()
+    assert all(valid_composition(c) for c in data.values())
+    mg7o = Crystal(np.eye(3) * 4.0, np.random.default_rng(0).random((8, 3)), [12] * 7 + [8])
+    assert not valid_composition(mg7o) and not valid_composition("Mg7O", alloys=True)
+    assert valid_composition("CrFe", alloys=True) and valid_composition("AlNi3", alloys=True)
+    report = evaluate_samples([data["NaCl"], mg7o, prototype("sc", number=17)])
+    assert report.valid_composition.tolist() == [True, False, True] and report.formulas == ["NaCl", "Mg7O", "Cl2"]
+    with pytest.raises(ValueError, match="unknown elements"):
+        valid_composition("Xx2")
+    with pytest.raises(ValueError, match="chemical formula"):
+        valid_composition("Na0.5Cl")
+    with pytest.raises(TypeError, match="crystal must be"):
+        valid_composition(42)
+
+
+# --- the hand-written structure distance ---------------------------------------------------------
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2 ** 32 - 1), name=st.sampled_from(NAMES + ("random",)))
+def test_structure_distance_zero_for_permuted_translated_copy(seed, name):
+    rng = np.random.default_rng(seed)
+    c = random_crystal(seed, n=5, lattice=SKEWED) if name == "random" else prototype(name)
+    assert structure_distance(c, moved_copy(c, rng)) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_structure_distance_agrees_with_structure_matcher():
+    """Same cell, small displacements: pymatgen's RMS (in units of (V/N)^(1/3)) times that length is
+    our RMS in Å, and both call a permuted, translated copy identical."""
+    matcher = structure_matcher()[0]
+    rng = np.random.default_rng(5)
+    for seed in range(6):
+        c = random_crystal(seed, n=4, lattice=np.diag([4.0, 5.0, 6.0]), numbers=[11, 11, 17, 17])
+        moved = moved_copy(c, rng, displacement=0.05)
+        rms, _ = matcher.get_rms_dist(c.to_pymatgen(), moved.to_pymatgen())
+        ours = structure_distance(c, moved)
+        assert 0.01 < ours < 0.05 and rms * (c.volume / c.n_atoms) ** (1 / 3) == pytest.approx(ours, rel=1e-6)
+        same = moved_copy(c, rng)
+        assert structure_distance(c, same) < 1e-9 and matcher.get_rms_dist(c.to_pymatgen(), same.to_pymatgen())[0] < 1e-6
+
+
+def test_structure_distance_of_a_jittered_copy_is_the_centred_rms():
+    rng = np.random.default_rng(0)
+    c = prototype("diamond")
+    u = 0.05 * rng.standard_normal((8, 3))  # (N, 3) Å, small: the identity pairing stays optimal
+    moved = Crystal(c.lattice, c.frac_coords + u @ np.linalg.inv(c.lattice), 14)
+    expected = np.sqrt(np.mean(np.sum((u - u.mean(0)) ** 2, axis=1)))  # best translation removes the mean
+    assert expected > 0 and structure_distance(c, moved) == pytest.approx(expected, rel=1e-9)
+    shuffled = moved_copy(moved, rng)
+    assert structure_distance(shuffled, c) == pytest.approx(expected, rel=1e-9)  # symmetric, invariant
+
+
+def test_structure_distance_of_different_cells_is_inf():
+    fcc = prototype("fcc")
+    assert structure_distance(fcc, prototype("diamond")) == np.inf  # 4 vs 8 atoms
+    assert structure_distance(fcc, prototype("fcc", a=5.5)) == np.inf  # another lattice
+    assert structure_distance(fcc, prototype("fcc", number=29)) == np.inf  # another element
+
+
+def brute_force_distance(a, b, grid=12):
+    """All permutations x a grid of translations, each refined to the mean residual."""
+    inv = np.linalg.inv(a.lattice)
+    shifts = np.stack(np.meshgrid(*[np.arange(grid) / grid] * 3, indexing="ij"), -1).reshape(-1, 3)  # (G, 3)
+    best = np.inf
+    for perm in itertools.permutations(range(b.n_atoms)):
+        fb = b.frac_coords[list(perm)]  # (N, 3)
+        _, d = minimum_image(fb[None] - a.frac_coords[None] - shifts[:, None], a.lattice)  # (G, N)
+        for t in shifts[np.argsort(np.mean(d ** 2, axis=1))[:4]]:
+            for _ in range(10):
+                vec, d = minimum_image(fb - a.frac_coords - t, a.lattice)  # (N, 3), (N,)
+                t = t + vec.mean(axis=0) @ inv
+            best = min(best, np.sqrt(np.mean(minimum_image(fb - a.frac_coords - t, a.lattice)[1] ** 2)))
+    return best
+
+
+def test_structure_distance_matches_brute_force():
+    for seed in range(6):
+        a, b = random_crystal(seed, n=3), random_crystal(100 + seed, n=3)
+        assert structure_distance(a, b) == pytest.approx(brute_force_distance(a, b), abs=1e-6)
+        assert structure_distance(a, b) == pytest.approx(structure_distance(b, a), abs=1e-12)
+
+
+def test_nearest_distance():
+    train = demo_dataset()
+    rng = np.random.default_rng(3)
+    samples = [moved_copy(train[1], rng), moved_copy(train[1], rng, 0.05), random_crystal(1, n=8), prototype("fcc", 4)]
+    d = nearest_distance(samples, train)
+    assert d[0] < 1e-9 and 0.02 < d[1] <= 0.05 + 1e-9 and d[2] > 0.3 and d[3] == np.inf
+    assert mic_method(np.eye(3)) == "round"
+
+
+# --- the report ---------------------------------------------------------------------------------
+def test_report_fields_and_physics_checks():
+    samples = [random_crystal(seed) for seed in range(30)] + [prototype(n) for n in NAMES]
+    validator = PhysicsValidator()
+    report = evaluate_samples(samples, reference=demo_dataset(), validator=validator)
+    assert isinstance(report, SampleReport) and report.n == 34
+    d = np.array([validator.check_minimum_distance(c)[1] for c in samples])
+    assert np.allclose(report.d_min, d) and np.array_equal(report.distance_valid, d >= 0.7)
+    assert np.array_equal(report.valid_structure, d > 0.5)
+    assert report.prototypes[-4:] == list(NAMES) and report.novel[-4:].tolist() == [False] * 4
+    assert report.novel[:30].all() and report.space_group_histogram[1] >= 25  # random cells: P1
+    assert sum(report.space_group_histogram.values()) == 34 and report.formula_counts == {"Si": 34}
+    strict = evaluate_samples(samples, validator=PhysicsValidator(min_distance=2.0))
+    assert strict.min_distance == 2.0 and strict.distance_valid.sum() < report.distance_valid.sum()
+    assert strict.novel is None and strict.memorised is None and strict.rates["novel"] is None
+
+
+def test_report_formats():
+    samples = [random_crystal(s) for s in range(5)] + [prototype("fcc"), prototype("sc")]
+    report = evaluate_samples(samples, reference=[prototype("fcc")])
+    text = str(report)
+    for key in ("valid structure", "valid composition", "unique", "novel", "memorised", "ltol 0.3, stol 0.5, "
+                "angle_tol 10", "d_min", "density", "prototype match", "space groups", "symprec"):
+        assert key in text
+    assert repr(report) == text and report._repr_html_().startswith("<table>")
+    d = report.to_dict(per_sample=True)
+    json.dumps(d, allow_nan=False)
+    for key in ("valid_structure", "valid_composition", "unique", "novel", "memorised"):
+        assert d[key] == report.rates[key] and len(d["per_sample"].get(key, [0] * 7)) == 7
+    assert d["matcher"] == dict(MATCHER_SETTINGS) and d["memorised"] == pytest.approx(1 / 7)
+    assert d["n"] == 7 and d["match_rate"] == pytest.approx(2 / 7) and d["prototype_counts"]["fcc"] == 1
+    table = compare_reports({"model": report, "uniform random": evaluate_samples(samples[:5])})
+    lines = table.splitlines()
+    assert lines[0].split() == ["metric", "model", "uniform", "random"] and len(lines) == len(report._rows()) + 1
+    assert "28.6%" in table and "n/a" in table  # match rate; no reference in column 2
+    with pytest.raises(TypeError, match="reports must be"):
+        compare_reports([report])
+
+
+def test_bad_inputs_raise_clear_errors():
+    c = prototype("fcc")
+    with pytest.raises(ValueError, match="samples is empty"):
+        evaluate_samples([])
+    with pytest.raises(TypeError, match=r"samples\[1\]"):
+        evaluate_samples([c, "fcc"])
+    with pytest.raises(TypeError, match="list of Crystal"):
+        evaluate_samples(c)
+    with pytest.raises(TypeError, match=r"reference\[0\]"):
+        evaluate_samples([c], reference=[None])
+    with pytest.raises(ValueError, match="symprec"):
+        evaluate_samples([c], symprec=-1)
+    with pytest.raises(TypeError, match="validator"):
+        evaluate_samples([c], validator="strict")
+    with pytest.raises(ValueError, match="matcher settings must be among"):
+        evaluate_samples([c], matcher_settings={"tolerance": 1})
+    with pytest.raises(ValueError, match="stol"):
+        evaluate_samples([c], matcher_settings={"stol": 0})
+    with pytest.raises(TypeError, match="matcher_settings"):
+        evaluate_samples([c], matcher_settings=0.3)
+    with pytest.raises(TypeError, match="b must be"):
+        structure_distance(c, None)
+
+
+# --- the command line's summary ------------------------------------------------------------------
+@pytest.mark.parametrize("model, n_atoms", [("pairwise", 4), ("joint", 2)])
+def test_generate_summary_carries_the_metrics(tmp_path, model, n_atoms):
+    import argparse
+
+    from crystal_tutorial.generate import add_generate_arguments, run_generate
+    args = add_generate_arguments(argparse.ArgumentParser()).parse_args(
+        ["--model", model, "--n-atoms", str(n_atoms), "--n-samples", "4", "--out", str(tmp_path / "run"),
+         "--weights", "pretrained"])
+    lines = []
+    assert run_generate(args, log=lines.append) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    for key in ("valid_structure", "valid_composition", "unique", "novel", "memorised"):
+        assert 0.0 <= summary[key] <= 1.0 and f"{key.replace('_', ' ')} " in lines[-1]
+    assert summary["memorised"] == pytest.approx(1 - summary["novel"]) and summary["matcher"] == dict(MATCHER_SETTINGS)
+    assert "StructureMatcher ltol 0.3, stol 0.5, angle_tol 10" in lines[-1]
