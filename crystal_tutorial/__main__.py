@@ -160,8 +160,15 @@ def add_benchmark(sub) -> None:
 SUBCOMMANDS = [add_demo, add_generate, add_site, add_benchmark]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (the usage itself is behind ``--help``); exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG,
+    parser = _Parser(prog=PROG,
                                      description="Crystal diffusion from scratch: command-line entry points.")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in SUBCOMMANDS:
@@ -171,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Parse ``argv`` and run the subcommand; expected failures become one line on stderr (see the
-    module docstring for the exit status)."""
+    module docstring for the exit status). Returns 0, 1 (the work failed) or 130 (interrupted); a
+    usage error raises SystemExit(2) after its line, exactly as argparse's own usage errors do."""
     parser = build_parser()
     args = parser.parse_args(argv)
 
@@ -179,20 +187,32 @@ def main(argv=None) -> int:
         print(f"{PROG} {args.command}: error: {' '.join(str(message).split())}", file=sys.stderr)
         return status
 
+    def terminate(signum, frame):  # `kill` (SIGTERM) cleans up like Ctrl-C: no half-written --out is left
+        raise KeyboardInterrupt
+
+    import signal
+    import threading
+    previous = None
+    if hasattr(signal, "SIGTERM") and threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, terminate)
     try:
         return args.func(args)
-    except UsageError as exc:
-        return fail(2, exc)
+    except UsageError as exc:  # as argparse does for its own usage errors: SystemExit(2)
+        raise SystemExit(fail(2, exc)) from None
     except KeyboardInterrupt:
-        out = getattr(args, "out", None)
-        return fail(130, "interrupted; " + (f"nothing was written to {out} (a run appears only when complete)"
-                                            if out else "nothing was written"))
+        if args.command in ("demo", "generate"):  # they write through runs.RunFolder
+            return fail(130, f"interrupted; nothing was written to {args.out or 'the output folder'} "
+                             "(a run appears only when complete)")
+        return fail(130, "interrupted")
     except MemoryError as exc:
         return fail(1, f"out of memory ({exc or 'MemoryError'}); ask for a smaller job")
     except OSError as exc:
         return fail(1, f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else exc)
     except (ValueError, FloatingPointError) as exc:
         return fail(1, exc)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -135,9 +135,10 @@ BATCH_MEMORY = 2**28          # bytes (256 MiB) per sampling batch
 # structures of 16-64 atoms): pairwise ~4.9 kB (pair features and hidden layers (B, N, N, 48)),
 # joint ~21 kB (conditional and unconditional passes at once); the per-atom MLP has no pairs (~0.2 kB).
 BYTES_PER_PAIR = {"pairwise": 6_000, "joint": 24_000, "mlp": 200}
-BYTES_PER_SAMPLE = 4_000      # a Crystal, its CIF text and its entries in the report
-EVAL_BYTES_PER_PAIR = 200     # PhysicsValidator d_min: ~170 B per sample and pair, measured
-UNIQUE_BYTES = 25             # times N^4: one structure comparison (N^2 translations x N x N costs), measured ~22
+BYTES_PER_SAMPLE = 4_000      # a Crystal (~2.7 kB measured) and its CIF text and report entries
+BYTES_PER_ATOM = 3_000        # the pymatgen Structure the report builds for every sample (~2.3 kB per site measured)
+EVAL_BYTES_PER_PAIR = 200     # physics' d_min check: ~170 B per pair measured, in chunks of 2^20 pairs
+EVAL_CHUNK_PAIRS = 2**20
 
 
 def sample_batch_size(model: str, n_atoms: int) -> int:
@@ -147,11 +148,12 @@ def sample_batch_size(model: str, n_atoms: int) -> int:
 
 
 def memory_estimate(model: str, n_atoms: int, n_samples: int) -> int:
-    """Peak bytes of a ``generate`` job: one sampling batch, the samples kept, one batch of the
-    distance check (``physics`` evaluates ``EVAL_BYTES_PER_PAIR`` per pair) and one structure comparison."""
+    """Peak bytes of a ``generate`` job: one sampling batch, the samples kept (as Crystals and as the
+    pymatgen Structures of the report) and one chunk of the distance check. The rule, from the
+    measured constants above: batch * c_model * N^2 + S * (4 kB + 3 kB * N) + 200 B * min(S N^2, 2^20)."""
     batch = min(n_samples, sample_batch_size(model, n_atoms))
-    return int(batch * BYTES_PER_PAIR[model] * n_atoms ** 2 + n_samples * (BYTES_PER_SAMPLE + 24 * n_atoms)
-               + min(n_samples * n_atoms ** 2 * EVAL_BYTES_PER_PAIR, BATCH_MEMORY) + UNIQUE_BYTES * n_atoms ** 4)
+    return int(batch * BYTES_PER_PAIR[model] * n_atoms ** 2 + n_samples * (BYTES_PER_SAMPLE + BYTES_PER_ATOM * n_atoms)
+               + min(n_samples * n_atoms ** 2, EVAL_CHUNK_PAIRS) * EVAL_BYTES_PER_PAIR)
 
 
 def check_memory(model: str, n_atoms: int, n_samples: int) -> int:

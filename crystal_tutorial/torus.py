@@ -33,7 +33,7 @@ from .models import masked_mse
 from .nn import Adam, blas_threads, load_checkpoint, save_checkpoint
 from .pairwise import PairwiseDenoiser
 from .pbc import wrap
-from .training import check_divergence, pad_batch
+from .training import DivergenceCheck, pad_batch
 
 PRETRAINED = Path(__file__).resolve().parent / "data" / "pairwise_demo.npz"
 
@@ -154,7 +154,7 @@ def train_torus(model: PairwiseDenoiser, dataset, config: TorusConfig | None = N
     model(x, sigma) and ``score_target``. Stops after ``max_steps`` or ``max_seconds`` (wall time, callbacks
     included), or when ``callback(step, loss)`` returns True. With ``lr_decay="steps"`` the learning rate
     is a function of the step, so a run that ends by steps is reproducible: the same config gives the
-    same weights. A loss that is not finite or grew far above the first step's (``training.check_divergence``)
+    same weights. A loss that is not finite or grew far above the first step's (``training.DivergenceCheck``)
     raises FloatingPointError naming the learning rate. Runs with ``config.blas_threads`` BLAS threads.
     """
     config = TorusConfig() if config is None else config
@@ -173,6 +173,7 @@ def train_torus(model: PairwiseDenoiser, dataset, config: TorusConfig | None = N
                desc="training", disable=not config.progress, leave=False,
                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s {postfix}" if by_time else None)
     losses, seconds, stopped_by = [], [], "steps"
+    divergence = DivergenceCheck(config.lr)
     start = time.perf_counter()
     with blas_threads(config.blas_threads):
         for step in range(config.max_steps):
@@ -188,7 +189,7 @@ def train_torus(model: PairwiseDenoiser, dataset, config: TorusConfig | None = N
             x, d = ve_sample(x0, sigma, rng)                # (B, N, 3) noisy positions, raw displacement
             out = model.forward(x, sigma, m)                # (B, N, 3)
             loss, grad = masked_mse(out, score_target(d, sigma, m), m)
-            check_divergence(loss, losses[0] if losses else loss, step + 1, config.lr)
+            divergence.update(loss)
             model.backward(grad)
             optimizer.step(model.gradients())
             losses.append(loss)
