@@ -2,6 +2,7 @@
 
     python -m crystal_tutorial demo [--epochs 100] [--timesteps 100] [--lr 1e-3] [--seed 0] [--out DIR] [--json]
     python -m crystal_tutorial generate --model {mlp,pairwise,joint} --n-atoms 4 --n-samples 10 --out DIR
+    python -m crystal_tutorial student-edition OUT
     python -m crystal_tutorial benchmark --dataset perov_5 --n-test 100 --k 1 --seed 0 --weights pretrained --out DIR
     python -m crystal_tutorial site OUT
 
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from .generate import _int_in, _positive, add_generate_arguments, run_generate
 from .runs import RunFolder, UsageError
+from .teaching import add_student_edition_arguments, run_student_edition
 
 RULE = "=" * 80
 PROG = "python -m crystal_tutorial"
@@ -143,6 +145,12 @@ def add_generate(sub) -> None:
     gen.set_defaults(func=run_generate)
 
 
+def add_student_edition(sub) -> None:
+    student = sub.add_parser("student-edition", help="write the notebooks without solutions, plus answer-key.md")
+    add_student_edition_arguments(student)
+    student.set_defaults(func=run_student_edition)
+
+
 def add_site(sub) -> None:
     site = sub.add_parser("site", help="execute every notebook and write a static website (crystal_tutorial.site)")
     site.add_argument("out", help="output folder (an earlier site there is replaced as a whole)")
@@ -157,7 +165,7 @@ def add_benchmark(sub) -> None:
     add_benchmark_arguments(bench).set_defaults(func=run_benchmark)
 
 
-SUBCOMMANDS = [add_demo, add_generate, add_site, add_benchmark]
+SUBCOMMANDS = [add_demo, add_generate, add_student_edition, add_site, add_benchmark]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -111,8 +111,9 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
                              "over the time)")
     parser.add_argument("--lattice-a", type=_float_in(*LATTICE_A), default=5.0, metavar="A",
                         help=f"edge of the cubic cell in Å, {LATTICE_A[0]:g}..{LATTICE_A[1]:g}; default 5.0")
-    parser.add_argument("--temperature", type=_float_in(*TEMPERATURE), default=0.5, metavar="T",
-                        help="pairwise and joint sampling temperature (score multiplier 1/T); default 0.5")
+    parser.add_argument("--temperature", type=_float_in(*TEMPERATURE), default=0.5, metavar="TAU",
+                        help="pairwise and joint sampling temperature tau (score multiplier 1/tau), "
+                             f"{TEMPERATURE[0]:g}..{TEMPERATURE[1]:g}; default 0.5")
     parser.add_argument("--symprec", type=_float_in(*SYMPREC), default=None, metavar="TOL",
                         help="spglib tolerance in Å; default 0.25 (joint: 0.1)")
     parser.add_argument("--density", type=_positive, default=None, metavar="D",
