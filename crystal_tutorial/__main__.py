@@ -6,11 +6,12 @@
     python -m crystal_tutorial benchmark --dataset perov_5 --n-test 100 --k 1 --seed 0 --weights pretrained --out DIR
     python -m crystal_tutorial site OUT
 
-Exit status, the same for every subcommand: 0 done; 2 the command line is wrong (argparse, or a
-``runs.UsageError`` raised by the subcommand: a bad value, a bad combination, an ``--out`` that is
-taken); 1 the work failed (an unreadable file, an OSError such as no permission or a full disk, a
-MemoryError, training that diverged); 130 interrupted (Ctrl-C). Errors are one line on stderr,
-``python -m crystal_tutorial CMD: error: ...``, never a traceback.
+Exit status, the same for every subcommand: 0 done; 2 something given on the command line is wrong
+(argparse, or a ValueError such as ``runs.UsageError`` raised by the subcommand: a bad value, a bad
+combination, an ``--out`` that is taken, a ``--weights`` file that cannot be read); 1 the work failed
+(an OSError such as no permission or a full disk, a MemoryError, training that diverged); 130
+interrupted (Ctrl-C or SIGTERM). Errors are one line on stderr, ``python -m crystal_tutorial CMD: error: ...``,
+never a traceback.
 
 A subcommand is one function ``add_NAME(sub)`` that adds its subparser and sets ``func`` (a function
 of the parsed args that returns 0); add it to ``SUBCOMMANDS``.
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 
 from .generate import _int_in, _positive, add_generate_arguments, run_generate
-from .runs import RunFolder, UsageError
+from .runs import RunFolder
 from .teaching import add_student_edition_arguments, run_student_edition
 
 RULE = "=" * 80
@@ -187,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Parse ``argv`` and run the subcommand; expected failures become one line on stderr (see the
     module docstring for the exit status). Returns 0, 1 (the work failed) or 130 (interrupted); a
-    usage error raises SystemExit(2) after its line, exactly as argparse's own usage errors do."""
+    usage error (a ValueError) raises SystemExit(2) after its line, as argparse's own usage errors do."""
     parser = build_parser()
     args = parser.parse_args(argv)
 
@@ -205,7 +206,7 @@ def main(argv=None) -> int:
         previous = signal.signal(signal.SIGTERM, terminate)
     try:
         return args.func(args)
-    except UsageError as exc:  # as argparse does for its own usage errors: SystemExit(2)
+    except ValueError as exc:  # a usage error (runs.UsageError is one): SystemExit(2), as argparse's own
         raise SystemExit(fail(2, exc)) from None
     except KeyboardInterrupt:
         if args.command in ("demo", "generate"):  # they write through runs.RunFolder
@@ -216,7 +217,7 @@ def main(argv=None) -> int:
         return fail(1, f"out of memory ({exc or 'MemoryError'}); ask for a smaller job")
     except OSError as exc:
         return fail(1, f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else exc)
-    except (ValueError, FloatingPointError) as exc:
+    except (FloatingPointError, RuntimeError) as exc:
         return fail(1, exc)
     finally:
         if previous is not None:

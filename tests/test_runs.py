@@ -195,12 +195,12 @@ def test_unreadable_weights_give_one_error_naming_the_file(tmp_path, mlp_weights
             loader(path)
         message = str(info.value)
         assert str(path) in message and "allow_pickle" not in message, (kind, message)
-    # and through the command line: exit 1, one line, the file named
+    # and through the command line: exit 2 (a bad option value), one line, the file named
     for kind in ("truncated", "text"):
         path = _bad_files(tmp_path, Path(good))[kind]
         result = cli("generate", "--model", model, "--out", tmp_path / f"o_{kind}", "--weights", path,
                      "--n-atoms", 4, "--n-samples", 1)
-        one_line_error(result, 1, "--weights", str(path))
+        one_line_error(result, 2, "--weights", str(path))
         assert "allow_pickle" not in result.stderr and not (tmp_path / f"o_{kind}").exists()
 
 
