@@ -247,3 +247,16 @@ def test_the_strict_check_cell_can_fail(tmp_path):
         "x = 1", "from crystal_tutorial.exercises import check", "check('01.1 a test', None, expected=1.0)")])
     with pytest.raises(AssertionError, match="not attempted"):
         run_with_nbval(nb, tmp_path / "strict.ipynb", expected=True)
+
+
+def test_write_colab_cells_changes_only_the_colab_cell(tmp_path):
+    for path in NOTEBOOKS[:2]:
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    changed = teaching.write_colab_cells("https://github.com/someone/crystal", notebooks=tmp_path)
+    assert [p.name for p in changed] == [p.name for p in NOTEBOOKS[:2]]
+    for path in NOTEBOOKS[:2]:
+        before, after = load(path)["cells"], load(tmp_path / path.name)["cells"]
+        differ = [i for i, (a, b) in enumerate(zip(before, after)) if a != b]
+        assert len(before) == len(after) and differ == [1]
+        assert 'REPOSITORY = "https://github.com/someone/crystal"' in cell_text(after[1])
+    assert teaching.write_colab_cells("https://github.com/someone/crystal", notebooks=tmp_path) == []
