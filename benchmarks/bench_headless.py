@@ -32,7 +32,11 @@ def markdown_tables(reports: list[dict]) -> str:
     lines = ["| notebook | run (s) | cells over 3 s (section: s) | kernel RSS after run (MB) | kernel CPU per panel redraw |",
              "|---|---|---|---|---|"]
     for r in ok:
-        long = "; ".join(f"{c['section'].split('. ', 1)[-1][:40]}: {c['seconds']:.0f}" for c in r["cells"] if c["seconds"] > 3)
+        slow: dict[str, list] = {}
+        for c in r["cells"]:
+            if c["seconds"] > 3:
+                slow.setdefault(c["section"], []).append(c["seconds"])
+        long = "; ".join(f"{name[:48]}: {len(t)} cell{'s' * (len(t) > 1)}, {sum(t):.0f} s" for name, t in slow.items())
         panels = "; ".join(f"`{n}` ({p['kind']}) {p['cpu_s']:.2f} s" for n, p in r.get("panels", {}).items())
         lines.append(f"| {r['notebook'][:2]} | {r['seconds']:.0f} | {long or '-'} | {r.get('rss_mb', float('nan')):.0f} | {panels or '-'} |")
     lines += ["", "| notebook | seconds per section (wall time of its cells) |", "|---|---|"]

@@ -106,8 +106,8 @@ def _proc_memory_mb(pid: int) -> dict:
 
 
 def _section_of(source: str) -> str | None:
-    """The last ``##`` heading in a markdown cell, as plain text (None when there is none)."""
-    heads = re.findall(r"^##\s+(.+?)\s*$", source, re.M)
+    """The last ``##`` or ``###`` heading in a markdown cell, as plain text (None when there is none)."""
+    heads = re.findall(r"^###?\s+(.+?)\s*$", source, re.M)
     return heads[-1] if heads else None
 
 
@@ -137,7 +137,7 @@ def execute_notebook(path, timeout: int = 300, reliable: bool = True, cwd=None, 
     ``report`` holds ``seconds`` (wall time of the run, kernel start included), ``cells`` (one
     ``{"index", "seconds", "kernel_seconds", "section"}`` per code cell: wall time from sending the
     cell to nbclient having all its outputs, and the kernel's busy time from its own timestamps),
-    ``sections`` (``[name, seconds]`` in order, summing the cells below each ``##`` heading),
+    ``sections`` (``[name, seconds]`` in order, summing the cells below each ``##``/``###`` heading),
     ``stalls`` (cells whose wall time exceeds the kernel's busy time by more than 2 s: a lost
     wake-up), the kernel's memory after the run (``rss_mb``, ``peak_rss_mb``) and ``timeouts``.
     ``reliable=False`` uses nbclient's stock client (to reproduce the stall). ``probe_widgets``
