@@ -277,6 +277,8 @@ def _check_occupancies(block, path):
     if occupancies is None:
         return  # no occupancy column: every site is full (the CIF default)
     labels = block.get("_atom_site_label") or block.get("_atom_site_type_symbol") or []
+    occupancies = occupancies if isinstance(occupancies, list) else [occupancies]  # one site: not a loop
+    labels = labels if isinstance(labels, list) else [labels]
     partial = []
     for k, occ in enumerate(occupancies):  # a loop over the sites written in the file, to name them
         try:

@@ -46,8 +46,12 @@ def _check_lattice(lattice, batch_shape=None):
     if lattice.shape[-2:] != (3, 3):
         raise ValueError(f"lattice must have shape (3, 3) or (B, 3, 3) (rows a, b, c in Å), got {lattice.shape}")
     _check_finite("lattice", lattice)
-    det = np.linalg.det(lattice)
-    lengths = np.linalg.norm(lattice, axis=-1)
+    with np.errstate(over="ignore"):
+        det = np.linalg.det(lattice)
+        lengths = np.linalg.norm(lattice, axis=-1)
+    if not (np.all(np.isfinite(det)) and np.all(np.isfinite(lengths))):
+        raise ValueError(f"lattice is too large: vectors of up to {np.abs(lattice).max():.3g} Å give a cell "
+                         "volume that overflows float64; expected the lattice vectors of a real cell in Å")
     if np.any(lengths.min(axis=-1) < 1e-8) or np.any(np.abs(det) < 1e-8 * np.prod(lengths, axis=-1)):
         raise ValueError("lattice is singular: its vectors lie in a plane; a cell needs three independent vectors")
     return lattice

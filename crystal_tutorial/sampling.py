@@ -36,8 +36,10 @@ def _check_args(model, schedule, n_atoms, lattice, n_samples, rng):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     lattice = np.asarray(lattice, dtype=float)
-    if lattice.shape != (3, 3) or not np.all(np.isfinite(lattice)) or abs(np.linalg.det(lattice)) < 1e-8:
-        raise ValueError(f"lattice must be a finite, non-singular (3, 3) matrix in Å, got shape {lattice.shape}")
+    with np.errstate(over="ignore", invalid="ignore"):  # a huge cell: det overflows to inf, refused below
+        volume = abs(np.linalg.det(lattice)) if lattice.shape == (3, 3) else 0.0
+    if lattice.shape != (3, 3) or not np.all(np.isfinite(lattice)) or not 1e-8 <= volume < np.inf:
+        raise ValueError(f"lattice must be a finite, non-singular (3, 3) matrix in Å with a finite volume, got shape {lattice.shape}")
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
     return lattice

@@ -82,6 +82,7 @@ def test_min_distance_prototypes():
     (lambda: pairwise_distances(np.zeros((3, 3)), np.eye(2)), r"lattice must have shape"),
     (lambda: pairwise_distances(np.full((3, 3), np.nan), np.eye(3)), "NaN"),
     (lambda: pairwise_distances(np.zeros((3, 3)), np.zeros((3, 3))), "singular"),
+    (lambda: min_distance(np.zeros((1, 3)), np.eye(3) * 1e120), "too large"),   # volume 1e360 = inf
     (lambda: pairwise_distances(np.zeros((3, 3)), np.eye(3), method="fast"), "method"),
     (lambda: wrap([np.inf, 0, 0]), "NaN or infinite"),
     (lambda: minimum_image(np.zeros((2, 2, 3)), np.stack([np.eye(3)] * 3)), "batch of 3 lattices"),

@@ -104,6 +104,8 @@ def test_sampler_bad_arguments():
         sample_torus(object(), 2, 1, rng)
     with pytest.raises(ValueError, match="lattice must be"):
         sample_torus(model, 2, 1, rng, lattice=np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="finite volume"):
+        sample_torus(model, 2, 1, rng, lattice=np.eye(3) * 1e120)
 
 
 def test_config_validation():
