@@ -72,7 +72,8 @@ def main(argv=None) -> int:
                 _, report = execute_notebook(path, timeout=args.timeout, reliable=not args.stock,
                                              probe_widgets=args.probe_widgets)
             except Exception as exc:  # a cell timeout or error: count it and go on
-                report = {"notebook": path.name, "error": f"{type(exc).__name__}: "
+                where = f" (cell {exc.cell_index})" if hasattr(exc, "cell_index") else ""
+                report = {"notebook": path.name, "error": f"{type(exc).__name__}{where}: "
                           f"{[l for l in str(exc).splitlines() if l.strip()][-1][:200] if str(exc).strip() else ''}",
                           "stalls": [], "seconds": float("nan")}
             report["run"] = run

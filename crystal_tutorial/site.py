@@ -122,7 +122,10 @@ for _ct_name, _ct_obj in list(globals().items()):
     _ct_fn = getattr(_ct_obj, 'click', None) or getattr(_ct_obj, 'refresh', None)
     if callable(_ct_fn):
         _ct_c, _ct_w = _ct_time.process_time(), _ct_time.perf_counter()
-        _ct_fn()
+        try:
+            _ct_fn()
+        except Exception:
+            continue
         _ct_res[_ct_name] = {'kind': 'button' if hasattr(_ct_obj, 'click') else 'slider',
                              'cpu_s': round(_ct_time.process_time() - _ct_c, 3),
                              'wall_s': round(_ct_time.perf_counter() - _ct_w, 3)}
@@ -192,8 +195,9 @@ def execute_notebook(path, timeout: int = 300, reliable: bool = True, cwd=None, 
             for index, cell in enumerate(client.nb.cells):
                 try:
                     await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
-                except CellTimeoutError:
+                except CellTimeoutError as exc:
                     report["timeouts"] += 1
+                    exc.cell_index = index  # for the caller's message
                     raise
             if probe_widgets:
                 import nbformat as _nbf
