@@ -224,7 +224,7 @@ def run_with_nbval(nb, path, expected):
     return run.stdout
 
 
-FAST = {"01_crystals_and_pbc.ipynb", "02_forward_diffusion.ipynb"}
+FAST = {"02_forward_diffusion.ipynb", "03_mlp_and_adam.ipynb"}   # the others: pytest -m slow
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, marks=() if p.name in FAST else pytest.mark.slow) for p in NOTEBOOKS],
