@@ -104,7 +104,7 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
                         help="load this .npz instead of training ('pretrained' = the shipped pairwise weights)")
     parser.add_argument("--train-steps", type=_int_in(1, 1_000_000), default=None, metavar="N",
                         help=f"training budget in Adam steps, reproducible (default: {PAIRWISE_STEPS} for pairwise, "
-                             f"about 25 s on 2 cores; {MLP_STEPS} for mlp, one step per epoch)")
+                             f"about 25 s on 2 cores, more on a busy machine; {MLP_STEPS} for mlp, one step per epoch)")
     parser.add_argument("--train-seconds", type=_positive, default=None, metavar="X",
                         help="also stop training after X seconds of wall time. NOT reproducible: how many steps "
                              "fit depends on the machine's load (with it alone the pairwise learning rate decays "
