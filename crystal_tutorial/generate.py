@@ -36,7 +36,7 @@ MAX_ATOMS = 64
 PAIRWISE_STEPS = 2400   # default pairwise budget: about 23 s at the ~105 steps/s measured on 2 busy cores
 MLP_STEPS = 100         # default per-atom MLP budget: the hello-world's 100 epochs (one Adam step each)
 LATTICE_A = (1.0, 1000.0)     # Å: a cubic cell edge outside this is a typo, not a crystal
-TEMPERATURE = (0.01, 100.0)   # score multiplier 1/T between 100 and 0.01
+TEMPERATURE = (0.01, 100.0)   # score multiplier 1/tau between 100 and 0.01
 SYMPREC = (1e-5, 2.0)         # spglib tolerance in Å
 
 # --- options ---------------------------------------------------------------------------------------
