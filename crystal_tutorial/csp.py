@@ -222,7 +222,7 @@ def safe_lattice(params) -> np.ndarray:
 
 
 def sample_csp(model: JointDenoiser, targets, rng, lattice: str = "generated", T: int = 100,
-               corrector_steps: int = 5, temperature: float = 0.5, chunk: int = 64) -> list[Crystal]:
+               corrector_steps: int = 2, temperature: float = 0.5, chunk: int = 64) -> list[Crystal]:
     """One predicted Crystal per target Crystal, with the target's composition (and cell if ``lattice="true"``).
 
     Only the targets' atomic numbers (and, for ``lattice="true"``, their lattices) are read. Targets are
