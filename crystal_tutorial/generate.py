@@ -36,7 +36,7 @@ MAX_ATOMS = 64
 PAIRWISE_STEPS = 2400   # default pairwise budget: about 23 s at the ~105 steps/s measured on 2 busy cores
 MLP_STEPS = 100         # default per-atom MLP budget: the hello-world's 100 epochs (one Adam step each)
 LATTICE_A = (1.0, 1000.0)     # Å: a cubic cell edge outside this is a typo, not a crystal
-TEMPERATURE = (0.01, 100.0)   # score multiplier 1/T between 100 and 0.01
+TEMPERATURE = (0.01, 100.0)   # score multiplier 1/tau between 100 and 0.01
 SYMPREC = (1e-5, 2.0)         # spglib tolerance in Å
 
 # --- options ---------------------------------------------------------------------------------------
@@ -104,7 +104,7 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
                         help="load this .npz instead of training ('pretrained' = the shipped pairwise weights)")
     parser.add_argument("--train-steps", type=_int_in(1, 1_000_000), default=None, metavar="N",
                         help=f"training budget in Adam steps, reproducible (default: {PAIRWISE_STEPS} for pairwise, "
-                             f"about 25 s on 2 cores; {MLP_STEPS} for mlp, one step per epoch)")
+                             f"about 25 s on 2 cores, more on a busy machine; {MLP_STEPS} for mlp, one step per epoch)")
     parser.add_argument("--train-seconds", type=_positive, default=None, metavar="X",
                         help="also stop training after X seconds of wall time. NOT reproducible: how many steps "
                              "fit depends on the machine's load (with it alone the pairwise learning rate decays "

@@ -58,6 +58,11 @@ def test_rerun_is_refused_and_overwrite_replaces_the_whole_folder(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["run.json", "sample_000.cif", "sample_001.cif", "summary.json"]
     assert json.loads((out / "summary.json").read_text())["n"] == 2
     assert hidden_leftovers(tmp_path) == []
+    if os.name == "posix":  # files and folder get the modes a plain write would give (mkstemp's are private)
+        umask = os.umask(0o022)
+        os.umask(umask)
+        assert (out.stat().st_mode & 0o777) == 0o777 & ~umask
+        assert all((p.stat().st_mode & 0o777) == 0o666 & ~umask for p in out.iterdir())
 
 
 def test_a_folder_that_is_not_our_run_is_refused_even_with_overwrite(tmp_path):
