@@ -24,17 +24,32 @@ fi
 "${BROWSER_CHROMIUM:-/usr/bin/chromium}" --version
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-if ! "$PYTHON" -c "import playwright.sync_api, jupyterlab" 2>/dev/null; then
-  echo "--- installing the browser extra (playwright, jupyterlab) into $PYTHON"
+if ! "$PYTHON" -c "import playwright.sync_api, jupyterlab, nbconvert, nbclient, mathjax" 2>/dev/null; then
+  echo "--- installing the browser extra (playwright, jupyterlab, nbconvert, MathJax) into $PYTHON"
   "$PYTHON" -m pip install --quiet -e ".[browser]"
 fi
 "$PYTHON" -m jupyter labextension list 2>&1 | grep -Ei "widgets|plotly" || true
 
-echo "--- browser suite"
+echo "--- head-less execution: every notebook 3 times with nbclient, no cell may stall"
+start=$(date +%s)
+headless_status=0
+"$PYTHON" benchmarks/bench_headless.py --runs 3 || headless_status=$?
+echo "--- head-less runs took $(( $(date +%s) - start )) s"
+
+echo "--- static site: python -m crystal_tutorial site site-build"
+start=$(date +%s)
+rm -rf site-build
+"$PYTHON" -m crystal_tutorial site site-build
+echo "--- site built in $(( $(date +%s) - start )) s"
+export SITE_DIR="$PWD/site-build"
+
+echo "--- browser suite (notebooks in JupyterLab, then every site page)"
 start=$(date +%s)
 status=0
 BROWSER_REQUIRED=1 "$PYTHON" -m pytest -m browser tests/browser -p no:cacheprovider -p no:randomly \
   --tb=short -rs -v "$@" || status=$?
 echo "--- browser suite took $(( $(date +%s) - start )) s (exit $status); artifacts:"
 ls -l browser-artifacts 2>/dev/null || echo "(no browser-artifacts directory)"
-exit $status
+[ "$headless_status" -eq 0 ] || echo "--- head-less execution stalled or failed (exit $headless_status)"
+[ "$status" -ne 0 ] && exit $status
+exit $headless_status

@@ -15,5 +15,7 @@ Modules, in story order (each imports only modules above it):
 - ``csp``, ``benchmark`` (10): crystal structure prediction on perov-5 / carbon-24; scoring as the papers, baselines.
 - ``viz``, ``widgets`` and ``viz_*`` (all): figures, and the pure render functions behind the sliders.
 - ``generate``, ``__main__``: ``python -m crystal_tutorial demo`` and ``... generate``.
+- ``site``: reliable head-less execution (nbclient) with per-section times and kernel memory, and
+  ``python -m crystal_tutorial site OUT``, the static website (nbconvert).
 """
 __version__ = "0.1.0"

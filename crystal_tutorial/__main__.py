@@ -2,6 +2,7 @@
 
     python -m crystal_tutorial demo [--epochs 100] [--timesteps 100] [--lr 1e-3] [--seed 0] [--out DIR] [--json]
     python -m crystal_tutorial generate --model {mlp,pairwise} --n-atoms 4 --n-samples 10 --out DIR
+    python -m crystal_tutorial benchmark --dataset perov_5 --n-test 100 --k 1 --seed 0 --weights pretrained --out DIR
 """
 from __future__ import annotations
 
@@ -116,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="train or load a denoiser and write sampled crystals as CIF")
     add_generate_arguments(gen)
     gen.set_defaults(func=run_generate)
+    site = sub.add_parser("site", help="execute every notebook and write a static website (crystal_tutorial.site)")
+    site.add_argument("out", help="output folder (an earlier site there is replaced as a whole)")
+    site.add_argument("--notebooks", default=None, help="folder of NN_*.ipynb (default: ./notebooks or the repository's)")
+    site.add_argument("--timeout", type=_int_in(1, 100_000), default=300, help="seconds a cell may take (default 300)")
+    site.set_defaults(func=lambda args: __import__("crystal_tutorial.site", fromlist=["run_site"]).run_site(args))
+    from .benchmark import add_benchmark_arguments, run_benchmark
+    bench = sub.add_parser("benchmark", help="score the CSP model and baselines on perov-5 or carbon-24 (notebook 10)")
+    add_benchmark_arguments(bench).set_defaults(func=run_benchmark)
     return parser
 
 

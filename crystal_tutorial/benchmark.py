@@ -11,8 +11,10 @@ Jiao et al. 2023; FlowMM, Miller et al. 2024):
   interatomic distance > 0.5 Å, volume > 0.1 Å^3, charge neutral by an oxidation-state guess; single
   elements are neutral), DiffCSP's rule; **best of k**: the closest of k valid predictions.
 
-Charge neutrality here uses pymatgen's ``Composition.oxi_state_guesses`` (the papers use SMACT, which
-can differ for a few compositions; the test structures' own validity is reported beside the rates).
+Charge neutrality is ``metrics.valid_composition`` (pymatgen's ``oxi_state_guesses`` on the reduced
+composition; the papers use SMACT, which differs for some compositions, see ``metrics``), and the
+distance rule uses pymatgen's distance matrix as CDVAE's code does (an atom's own periodic image is
+not counted). The test structures' own validity is reported beside the rates.
 Matching runs in ``processes`` worker processes; results come back in input order (deterministic).
 """
 from __future__ import annotations
@@ -24,9 +26,8 @@ from multiprocessing import get_context
 import numpy as np
 
 from .crystals import PEROVSKITE_SITES, Crystal
+from .metrics import MATCHER_SETTINGS, VALID_STRUCTURE_DISTANCE, structure_matcher, valid_composition
 
-MATCHER_SETTINGS = {"stol": 0.5, "angle_tol": 10.0, "ltol": 0.3}  # CDVAE / DiffCSP / FlowMM
-MIN_DISTANCE = 0.5  # Å: DiffCSP's structural validity cutoff
 
 # Published one-sample results (match rate %, RMSE), trained on the papers' train splits (3x our val).
 # DiffCSP: Jiao et al., "Crystal Structure Prediction by Joint Equivariant Diffusion", NeurIPS 2023,
@@ -41,30 +42,17 @@ PUBLISHED = {
 # --- conversion and validity -----------------------------------------------------------------------
 def to_pymatgen(crystal: Crystal):
     """A pymatgen Structure with the same lattice, fractional coordinates and species."""
-    from pymatgen.core import Lattice, Structure
     if not isinstance(crystal, Crystal):
         raise TypeError(f"crystal must be a Crystal, got {type(crystal).__name__}")
-    return Structure(Lattice(crystal.lattice), crystal.numbers.tolist(), crystal.frac_coords)
-
-
-@functools.lru_cache(maxsize=None)
-def _neutral(composition: tuple) -> bool:
-    from pymatgen.core import Composition
-    if len(composition) == 1:
-        return True                                          # single elements count as neutral (DiffCSP)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return len(Composition(dict(composition)).oxi_state_guesses(max_sites=-20)) > 0
+    return crystal.to_pymatgen()
 
 
 def charge_neutral(crystal: Crystal) -> bool:
-    """True if some assignment of common oxidation states makes the composition neutral."""
-    z, n = np.unique(crystal.numbers, return_counts=True)
-    from ase.data import chemical_symbols
-    return _neutral(tuple((chemical_symbols[int(a)], int(b)) for a, b in zip(z, n)))
+    """``metrics.valid_composition``: common oxidation states can sum to 0; single elements pass."""
+    return valid_composition(crystal)
 
 
-def structure_valid(crystal: Crystal, cutoff: float = MIN_DISTANCE) -> bool:
+def structure_valid(crystal: Crystal, cutoff: float = VALID_STRUCTURE_DISTANCE) -> bool:
     """Every minimum-image interatomic distance > ``cutoff`` Å and volume > 0.1 Å^3 (CDVAE's rule)."""
     if crystal.volume <= 0.1:
         return False
@@ -81,8 +69,7 @@ def is_valid(crystal: Crystal) -> bool:
 
 # --- matching ------------------------------------------------------------------------------------
 def _matcher(settings):
-    from pymatgen.analysis.structure_matcher import StructureMatcher
-    return StructureMatcher(**settings)
+    return structure_matcher(**settings)[0]
 
 
 def match_rms(pred: Crystal, target: Crystal, settings: dict | None = None) -> float:
@@ -98,21 +85,25 @@ def _score_row(job):
     preds, target, settings = job
     matcher = _matcher(settings)
     t = to_pymatgen(target)
-    rms, valid = [], []
+    rms, dmax, valid, seen = [], [], [], {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for p in preds:  # loop over the k predictions of one target
-            r = matcher.get_rms_dist(to_pymatgen(p), t)
-            rms.append(np.nan if r is None else float(r[0]))
+            if id(p) not in seen:                            # the same object k times is scored once
+                r = matcher.get_rms_dist(to_pymatgen(p), t)
+                seen[id(p)] = (np.nan, np.nan) if r is None else (float(r[0]), float(r[1]))
+            rms.append(seen[id(p)][0])
+            dmax.append(seen[id(p)][1])
             valid.append(is_valid(p))
-    return rms, valid, is_valid(target)
+    return rms, valid, is_valid(target), dmax
 
 
 def score(predictions, targets, settings: dict | None = None, processes: int = 2) -> dict:
-    """Match every prediction against its target: {"rms": (n, k), "valid": (n, k), "target_valid": (n,)}.
+    """Match every prediction against its target: {"rms", "dmax": (n, k), "valid": (n, k), "target_valid": (n,)}.
 
-    ``predictions[i]`` is a Crystal or a list of k Crystals for ``targets[i]``. ``rms`` is NaN where
-    the matcher finds no match. ``processes`` > 1 spreads the targets over worker processes.
+    ``predictions[i]`` is a Crystal or a list of k Crystals for ``targets[i]``. ``rms`` and ``dmax`` (the
+    largest normalised site distance of the match, ``get_rms_dist()[1]``) are NaN where the matcher finds
+    no match. ``processes`` > 1 spreads the targets over worker processes.
     """
     targets = list(targets)
     preds = [[p] if isinstance(p, Crystal) else list(p) for p in predictions]
@@ -131,12 +122,19 @@ def score(predictions, targets, settings: dict | None = None, processes: int = 2
         with get_context("fork").Pool(processes) as pool:
             rows = pool.map(_score_row, jobs, chunksize=max(1, len(jobs) // (8 * processes)))
     return {"rms": np.array([r[0] for r in rows], dtype=float), "valid": np.array([r[1] for r in rows], dtype=bool),
-            "target_valid": np.array([r[2] for r in rows], dtype=bool)}
+            "target_valid": np.array([r[2] for r in rows], dtype=bool), "dmax": np.array([r[3] for r in rows], dtype=float)}
 
 
-def summarize(scores: dict, k: int | None = None) -> dict:
-    """Match rates (%) and mean RMSE of one sample (DiffCSP's validity rule) and of the best of ``k``."""
+def summarize(scores: dict, k: int | None = None, stol: float | None = None) -> dict:
+    """Match rates (%) and mean RMSE of one sample (DiffCSP's validity rule) and of the best of ``k``.
+
+    ``stol`` below the scoring run's counts only matches whose largest site distance ``dmax`` is within
+    it: a fast approximation of re-running the matcher with that stol (it can miss a match that another
+    atom mapping would give at the smaller tolerance).
+    """
     rms, valid, tv = scores["rms"], scores["valid"], scores["target_valid"]
+    if stol is not None:
+        rms = np.where(scores["dmax"] <= stol, rms, np.nan)
     k = rms.shape[1] if k is None else k
     if not 1 <= k <= rms.shape[1]:
         raise ValueError(f"k must lie in 1..{rms.shape[1]}, got {k!r}")
@@ -193,20 +191,26 @@ def _cations_and_anion(numbers):
     return np.sort(order[3:]), np.sort(order[:3])
 
 
-def perovskite_site_stats(crystals) -> dict:
-    """{atomic number: [times on the A site, times on the B site]} over ABX3 ``crystals`` (e.g. perov-5 val).
+def ab_sites(crystal: Crystal) -> tuple[int, int]:
+    """(atomic number on A, atomic number on B) of a 5-atom ABX3 cell.
 
-    Of the two cations, B is the one closer to its nearest X (octahedral, ~a/2; A sits ~a/sqrt(2) away).
+    Of the two cations (the atoms that are not among the 3 most electronegative), B is the one closer to
+    its nearest X (octahedral, about a/2 away; A sits about a/sqrt(2) from its X neighbours).
     """
+    if not isinstance(crystal, Crystal) or crystal.n_atoms != 5:
+        raise ValueError(f"crystal must be a 5-atom ABX3 Crystal, got {crystal!r}")
+    ci, xi = _cations_and_anion(crystal.numbers)
+    d = to_pymatgen(crystal).distance_matrix[np.ix_(ci, xi)].min(axis=1)  # (2,) nearest X per cation, Å
+    return int(crystal.numbers[ci[np.argmax(d)]]), int(crystal.numbers[ci[np.argmin(d)]])
+
+
+def perovskite_site_stats(crystals) -> dict:
+    """{atomic number: [times on the A site, times on the B site]} over ABX3 ``crystals`` (e.g. perov-5 val)."""
     stats = {}
     for c in crystals:  # loop over structures
-        if c.n_atoms != 5:
-            raise ValueError(f"perovskite_site_stats needs 5-atom ABX3 cells, got {c.formula}")
-        ci, xi = _cations_and_anion(c.numbers)
-        d = to_pymatgen(c).distance_matrix[np.ix_(ci, xi)].min(axis=1)  # (2,) nearest X per cation, Å
-        a, b = ci[np.argmax(d)], ci[np.argmin(d)]
-        stats.setdefault(int(c.numbers[a]), [0, 0])[0] += 1
-        stats.setdefault(int(c.numbers[b]), [0, 0])[1] += 1
+        a, b = ab_sites(c)
+        stats.setdefault(a, [0, 0])[0] += 1
+        stats.setdefault(b, [0, 0])[1] += 1
     return stats
 
 
@@ -239,3 +243,133 @@ def perovskite_template(targets, assign="learned", stats=None, rng=None) -> list
         numbers = [a_num, b_num] + [int(z) for z in t.numbers[xi]]
         out.append(Crystal(t.lattice, PEROVSKITE_SITES, numbers))
     return out
+
+
+# --- the whole table: model and baselines on the same structures ----------------------------------
+SAMPLER = {"T": 100, "corrector_steps": 5, "temperature": 0.5}  # sample_csp settings of the shipped results
+
+
+def method_names(dataset: str) -> list[str]:
+    """The rows of the benchmark table for ``dataset``, model rows first."""
+    rows = ["CSP model, generated cell", "CSP model, true cell", "random coordinates, true cell"]
+    if dataset == "perov_5":
+        return rows + ["perovskite template, learned A/B", "perovskite template, random A/B"]
+    return rows + ["random coordinates, generated cell"]
+
+
+def predict(method: str, dataset: str, targets, k: int, seed: int, model=None, train=None, sampler=None):
+    """(n, k) predictions of ``method`` for ``targets``; ``train`` is the training split (val) the baselines
+    may learn from. Each method draws from its own generator ``default_rng([seed, row])``."""
+    from .csp import sample_csp
+    names = method_names(dataset)
+    if method not in names:
+        raise ValueError(f"method must be one of {names}, got {method!r}")
+    rng = np.random.default_rng([seed, names.index(method)])
+    targets = list(targets)
+    if method.startswith("CSP model"):
+        if model is None:
+            raise ValueError("the CSP model rows need model (csp.load_csp(dataset))")
+        lattice = "generated" if method.endswith("generated cell") else "true"
+        flat = sample_csp(model, targets * k, rng, lattice=lattice, **(sampler or SAMPLER))  # k runs, one call
+        runs = [flat[j * len(targets):(j + 1) * len(targets)] for j in range(k)]
+    elif method == "perovskite template, learned A/B":
+        one = perovskite_template(targets, "learned", perovskite_site_stats(train))
+        runs = [one] * k                                        # deterministic: k copies (scored once)
+    elif method == "perovskite template, random A/B":
+        runs = [perovskite_template(targets, "random", rng=rng) for _ in range(k)]
+    elif method == "random coordinates, true cell":
+        runs = [random_coordinates(targets, rng) for _ in range(k)]
+    else:
+        runs = [random_coordinates(targets, rng, reference=train) for _ in range(k)]
+    return [list(row) for row in zip(*runs)]                   # (n, k)
+
+
+def run_table(dataset: str, n_test: int, k: int = 1, seed: int = 0, model=None, processes: int = 2,
+              methods=None, sampler=None) -> dict:
+    """Every method of ``method_names(dataset)`` on the first ``n_test`` test structures.
+
+    Returns {"results": {method: summary}, "predictions": {method: (n, k)}, "scores": {method: ...},
+    "seconds": {method: {"predict", "score"}}}.
+    """
+    import time
+    from .crystals import load_benchmark
+    targets = load_benchmark(dataset, "test")[:n_test]
+    train = load_benchmark(dataset, "val")
+    out = {"results": {}, "predictions": {}, "scores": {}, "seconds": {}}
+    for name in (methods or method_names(dataset)):          # loop over table rows
+        t0 = time.perf_counter()
+        preds = predict(name, dataset, targets, k, seed, model, train, sampler)
+        t1 = time.perf_counter()
+        s = score(preds, targets, processes=processes)
+        out["seconds"][name] = {"predict": round(t1 - t0, 2), "score": round(time.perf_counter() - t1, 2)}
+        out["results"][name], out["predictions"][name], out["scores"][name] = summarize(s), preds, s
+    return out
+
+
+def published_rows(dataset: str) -> dict:
+    """{model: {"match_rate", "rmse", "source"}} of ``PUBLISHED`` for ``dataset``."""
+    src = "Jiao et al., NeurIPS 2023 (DiffCSP), Table 1; trained on the train split"
+    return {name: {"match_rate": r, "rmse": e, "source": src} for name, (r, e) in PUBLISHED.get(dataset, {}).items()}
+
+
+# --- command line: python -m crystal_tutorial benchmark ... ------------------------------------------
+def add_benchmark_arguments(parser):
+    from .generate import _int_in
+    parser.add_argument("--dataset", choices=("perov_5", "carbon_24"), default="perov_5")
+    parser.add_argument("--n-test", type=_int_in(1, 10_000), default=100, help="first N test structures (default 100)")
+    parser.add_argument("--k", type=_int_in(1, 100), default=1, help="predictions per structure (default 1)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--weights", default="pretrained", help="a csp.save_csp file, or 'pretrained' (default)")
+    parser.add_argument("--processes", type=_int_in(1, 64), default=2, help="matching processes (default 2)")
+    parser.add_argument("--out", required=True, help="output folder (new or empty)")
+    return parser
+
+
+def run_benchmark(args, log=print) -> int:
+    """``benchmark``: write OUT/results.json and every prediction as CIF; returns 0.
+
+    OUT/predictions/<material_id>_<j>.cif are the model's (generated cell) predictions, j = 0..k-1;
+    OUT/baselines/<method>/<material_id>_<j>.cif the other rows'. results.json holds every number of the
+    table (match rate, RMSE, validity per method, plus the papers' figures); wall times sit under
+    "timings", so the same seed writes the same bytes everywhere else. Files are written atomically and
+    OUT must be new or empty, so two runs never mix.
+    """
+    import json
+    import re
+    import time
+    from pathlib import Path
+
+    from .crystals import benchmark_ids, write_cif
+    from .csp import load_csp
+    from .files import atomic_path, atomic_write_text
+    from .generate import _fail
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        _fail(f"--out: {out} exists and is not an empty folder (runs never mix; choose a new folder)")
+    weights = args.dataset if args.weights in (None, "pretrained") else Path(args.weights)
+    try:
+        model, meta = load_csp(weights)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(f"--weights: {exc}")
+    start = time.perf_counter()
+    table = run_table(args.dataset, args.n_test, args.k, args.seed, model, args.processes)
+    ids = benchmark_ids(args.dataset, "test")[:args.n_test]
+    (out / "predictions").mkdir(parents=True, exist_ok=True)
+    for name, preds in table["predictions"].items():          # loop over methods, structures, samples
+        folder = out / "predictions" if name == "CSP model, generated cell" else \
+            out / "baselines" / re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+        folder.mkdir(parents=True, exist_ok=True)
+        for mid, row in zip(ids, preds):
+            for j, crystal in enumerate(row):
+                with atomic_path(folder / f"{mid}_{j}.cif") as tmp:
+                    write_cif(crystal, tmp)
+    results = {"dataset": args.dataset, "split": "test", "trained_on": "val (no train split shipped; DATA.md)",
+               "n_test": args.n_test, "k": args.k, "seed": args.seed, "weights": str(weights),
+               "training": meta.get("extra", {}), "matcher": dict(MATCHER_SETTINGS), "sampler": SAMPLER,
+               "results": table["results"], "published": published_rows(args.dataset),
+               "timings": {"seconds": table["seconds"], "total": round(time.perf_counter() - start, 2)}}
+    atomic_write_text(out / "results.json", json.dumps(results, indent=2) + "\n")
+    head = table["results"]["CSP model, generated cell"]
+    log(f"wrote results.json and {args.n_test * args.k} predictions per method to {out}/: CSP model "
+        f"{head['match_rate']}% match, RMSE {head['rmse']}")
+    return 0

@@ -47,9 +47,10 @@ def _as_float_array(name, value):
 class Crystal:
     """A periodic crystal: ``lattice`` (3, 3) rows a, b, c in Å; ``frac_coords`` (N, 3); ``numbers`` (N,).
 
-    Validated on construction: shapes, finite values, a non-singular lattice, N >= 1 and atomic
-    numbers in 1..118. Left-handed lattices are allowed (``handedness`` says which).
-    The arrays are stored read-only, so a ``Crystal`` cannot change after it is made.
+    Validated on construction: shapes, finite values, a non-singular lattice with a finite volume,
+    N >= 1 and atomic numbers (integers, not ``bool`` or ``str``) in 1..118. Left-handed lattices are
+    allowed (``handedness`` says which). The arrays are stored read-only, so a ``Crystal`` cannot
+    change after it is made; copies (``copy.deepcopy``, pickle) are read-only too.
     """
 
     lattice: np.ndarray
@@ -63,8 +64,13 @@ class Crystal:
             raise ValueError(f"lattice must have shape (3, 3) (rows a, b, c in Å), got {lattice.shape}")
         if not np.all(np.isfinite(lattice)):
             raise ValueError("lattice contains NaN or infinite values")
-        det = float(np.linalg.det(lattice))
-        lengths = np.linalg.norm(lattice, axis=1)
+        with np.errstate(over="ignore"):
+            det = float(np.linalg.det(lattice))
+            lengths = np.linalg.norm(lattice, axis=1)
+        if not (np.isfinite(det) and np.all(np.isfinite(lengths))):
+            raise ValueError(
+                f"lattice is too large: vectors of up to {np.abs(lattice).max():.3g} Å give a cell volume that "
+                "overflows float64 (infinite); expected lattice vectors of a real cell (a few Å to a few hundred Å)")
         if lengths.min() < 1e-8 or abs(det) < 1e-8 * float(np.prod(lengths)):
             raise ValueError(
                 f"lattice is singular (volume {det:.3g} Å^3): its three vectors lie in a plane or one is "
@@ -77,6 +83,9 @@ class Crystal:
         if not np.all(np.isfinite(frac)):
             raise ValueError("frac_coords contains NaN or infinite values")
         numbers = np.asarray(self.numbers)
+        if numbers.dtype.kind not in "iuf":  # bool is not an atomic number (True would become hydrogen)
+            raise TypeError(f"numbers must be integer atomic numbers (e.g. 14 for Si), got "
+                            f"{type(self.numbers).__name__} of {numbers.dtype.name}: {self.numbers!r}"[:200])
         if numbers.ndim == 0:
             numbers = np.full(frac.shape[0], numbers)
         if numbers.shape != (frac.shape[0],):
@@ -148,6 +157,11 @@ class Crystal:
                 and np.array_equal(self.numbers, other.numbers))
 
     __hash__ = None
+
+    def __reduce__(self):
+        # copy.copy, copy.deepcopy and pickle rebuild through __init__, so the copy is validated and
+        # its arrays are read-only like the original's (a plain dataclass copy would make them writable).
+        return (Crystal, (np.array(self.lattice), np.array(self.frac_coords), np.array(self.numbers)))
 
     # --- conversions --------------------------------------------------------------------
     def to_ase(self):
@@ -254,18 +268,74 @@ def reference_crystals(elements=REFERENCE_ELEMENTS) -> dict[str, Crystal]:
     return out
 
 
-def read_cif(path) -> Crystal:
-    """Read the first structure of a CIF file through ASE. A malformed file raises ``ValueError``."""
-    from ase.io import read
+OCCUPANCY_TOLERANCE = 1e-3  # |occupancy - 1| above this is partial occupancy (CIFs round to 3-4 digits)
+
+
+def _check_occupancies(block, path):
+    """Raise if a CIF data block has a site with occupancy other than 1 (a disordered crystal)."""
+    occupancies = block.get("_atom_site_occupancy")
+    if occupancies is None:
+        return  # no occupancy column: every site is full (the CIF default)
+    labels = block.get("_atom_site_label") or block.get("_atom_site_type_symbol") or []
+    occupancies = occupancies if isinstance(occupancies, list) else [occupancies]  # one site: not a loop
+    labels = labels if isinstance(labels, list) else [labels]
+    partial = []
+    for k, occ in enumerate(occupancies):  # a loop over the sites written in the file, to name them
+        try:
+            occ = float(occ)
+        except (TypeError, ValueError):
+            continue  # "?" (unknown) or "." (inapplicable): CIF's default occupancy is 1
+        if not np.isfinite(occ) or abs(occ - 1.0) > OCCUPANCY_TOLERANCE:
+            label = labels[k] if k < len(labels) else f"site {k}"
+            partial.append(f"{label} {occ:g}")
+    if partial:
+        shown = ", ".join(partial[:6]) + (f", ... ({len(partial)} sites)" if len(partial) > 6 else "")
+        raise ValueError(
+            f"{path} (data block {block.name!r}) has partial occupancies ({shown}): a disordered crystal. "
+            "This package models ordered crystals, one atom per site; choose an ordered structure "
+            "(e.g. an ordered supercell made with pymatgen's OrderDisorderedStructureTransformation)")
+
+
+def read_cif(path, index: int | None = None) -> Crystal:
+    """Read one ordered structure from a CIF file through ASE.
+
+    A CIF file can hold several structures (data blocks). With ``index=None`` (the default) the file
+    must hold exactly one; otherwise a ``ValueError`` lists the blocks and you pick one with
+    ``index=k`` (0-based, in file order; negative counts from the end). Data blocks without atoms
+    (e.g. a block of global metadata) are not counted.
+
+    This package models ordered crystals: a site with partial occupancy (``_atom_site_occupancy``
+    other than 1, e.g. Fe0.5/Co0.5 on one site, or O at 0.3) raises ``ValueError`` instead of being
+    silently dropped or filled. A malformed file raises ``ValueError`` naming the file.
+    """
+    from ase.io.cif import parse_cif
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no CIF file at {path}")
+    if index is not None and (isinstance(index, bool) or not isinstance(index, (int, np.integer))):
+        raise TypeError(f"index must be an integer (which data block) or None, got {type(index).__name__} {index!r}")
     try:
-        atoms = read(str(path), format="cif")
+        blocks = [b for b in parse_cif(str(path)) if b.has_structure()]
     except Exception as exc:  # ASE raises many kinds of errors on bad CIFs
         raise ValueError(f"could not read {path} as CIF: {type(exc).__name__}: {exc}") from None
-    if isinstance(atoms, list):
-        atoms = atoms[0]
+    if not blocks:
+        raise ValueError(f"{path} holds no structure (no data block with a cell and atom sites)")
+    names = [b.name for b in blocks]
+    if index is None:
+        if len(blocks) > 1:
+            raise ValueError(
+                f"{path} holds {len(blocks)} structures (data blocks {names}); pass index=k with k in "
+                f"0..{len(blocks) - 1} to pick one")
+        index = 0
+    if not -len(blocks) <= index < len(blocks):
+        raise ValueError(f"index must lie in 0..{len(blocks) - 1} for {path} (data blocks {names}), got {index}")
+    block = blocks[index]
+    _check_occupancies(block, path)
+    try:
+        atoms = block.get_atoms()
+    except Exception as exc:
+        raise ValueError(f"could not read {path} (data block {block.name!r}) as CIF: {type(exc).__name__}: {exc}") \
+            from None
     try:
         return Crystal.from_ase(atoms)
     except (TypeError, ValueError) as exc:
@@ -273,13 +343,23 @@ def read_cif(path) -> Crystal:
 
 
 def write_cif(crystal: Crystal, path) -> Path:
-    """Write ``crystal`` to ``path`` as CIF through ASE (VESTA, pymatgen and OVITO read it)."""
+    """Write ``crystal`` to ``path`` as CIF through ASE (VESTA, pymatgen and OVITO read it); returns the path.
+
+    CIF stores a cell as lengths and angles, which always describe a right-handed cell. A
+    left-handed lattice (det < 0) is therefore written as the same atoms in the right-handed cell
+    -a, -b, -c, with fractional coordinates -x (the Cartesian positions -x @ -L = x @ L are unchanged);
+    otherwise the file would read back as the mirror image. The file is written atomically
+    (``files.atomic_path``): an interrupted write leaves the previous file intact.
+    """
     from ase.io import write
+    from .files import atomic_path
     if not isinstance(crystal, Crystal):
         raise TypeError(f"write_cif expects a Crystal, got {type(crystal).__name__}")
-    path = Path(path)
-    write(str(path), crystal.to_ase(), format="cif")
-    return path
+    if crystal.handedness == "left":
+        crystal = Crystal(-crystal.lattice, -crystal.frac_coords, crystal.numbers).wrapped()
+    with atomic_path(path) as tmp:
+        write(str(tmp), crystal.to_ase(), format="cif")
+    return Path(path)
 
 
 # --- real binary crystals (notebook 09) ------------------------------------------------------------
@@ -329,28 +409,46 @@ def binary_dataset(include_elements: bool = True) -> dict[str, Crystal]:
     return out
 
 
-def load_cif_folder(path, max_atoms: int | None = None) -> list[Crystal]:
+def load_cif_folder(path, max_atoms: int | None = None, on_error: str = "warn") -> list[Crystal]:
     """Every ``*.cif`` in the folder ``path`` (sorted by name) as a Crystal, coordinates wrapped into [0, 1).
 
     The same kind of list as ``list(binary_dataset().values())``, so your own structures train the
-    same way. A file that is not a readable crystal raises ``ValueError`` naming the file; so does a
-    structure with more than ``max_atoms`` atoms (if given).
+    same way. Each file goes through ``read_cif`` (one ordered structure per file), and a structure
+    with more than ``max_atoms`` atoms (if given) is refused too.
+
+    Bad files do not stop the others: every file is tried, and the bad ones are reported together,
+    one line per file with its name and the reason. ``on_error="warn"`` (default) returns the good
+    crystals and issues one ``UserWarning`` listing the bad files; ``on_error="raise"`` raises one
+    ``ValueError`` listing them instead (use it when every file must load). If no file loads, that
+    is always a ``ValueError``.
     """
+    import warnings
     folder = Path(path)
     if not folder.is_dir():
         raise FileNotFoundError(f"path must be a folder of .cif files, but {folder} is not a folder")
     if max_atoms is not None and (isinstance(max_atoms, bool) or not isinstance(max_atoms, (int, np.integer))
                                   or max_atoms < 1):
         raise ValueError(f"max_atoms must be a positive integer or None, got {max_atoms!r}")
+    if on_error not in ("warn", "raise"):
+        raise ValueError(f"on_error must be 'warn' or 'raise', got {on_error!r}")
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".cif")
     if not files:
         raise ValueError(f"no .cif files in {folder}")
-    crystals = []
+    crystals, errors = [], []
     for f in files:  # a loop over files, not atoms
-        crystal = read_cif(f).wrapped()  # read_cif's ValueError already names the file
-        if max_atoms is not None and crystal.n_atoms > max_atoms:
-            raise ValueError(f"{f} holds {crystal.n_atoms} atoms; at most max_atoms = {max_atoms} are allowed")
+        try:
+            crystal = read_cif(f).wrapped()  # read_cif's errors name the file
+            if max_atoms is not None and crystal.n_atoms > max_atoms:
+                raise ValueError(f"{f} holds {crystal.n_atoms} atoms; at most max_atoms = {max_atoms} are allowed")
+        except (ValueError, TypeError, OSError) as exc:
+            errors.append(f"  {f.name}: {exc}")
+            continue
         crystals.append(crystal)
+    if errors:
+        report = f"{len(errors)} of {len(files)} CIF files in {folder} could not be loaded:\n" + "\n".join(errors)
+        if not crystals or on_error == "raise":
+            raise ValueError(report)
+        warnings.warn(report + f"\nloaded the other {len(crystals)} files", UserWarning, stacklevel=2)
     return crystals
 
 

@@ -35,6 +35,7 @@ from .joint import JointDenoiser, lattice_params, params_to_lattice
 from .models import masked_mse
 from .nn import Adam, blas_threads, load_checkpoint, save_checkpoint
 from .pbc import wrap
+from .sampling import check_model_T
 from .torus import score_norm, score_target
 
 __all__ = ["JointConfig", "training_set", "condition_vector", "train_joint", "guided_outputs", "sample_joint",
@@ -261,7 +262,7 @@ def guided_outputs(model, x, zt, at, sigma, cond, mask=None, guidance: float = 1
 
 
 def sample_joint(model: JointDenoiser, n_atoms: int, n_samples: int, rng, density=None, elements=None,
-                 guidance: float = 1.0, temperature: float = 0.5, corrector_steps: int = 5, T: int = 100,
+                 guidance: float = 1.0, temperature: float = 0.5, corrector_steps: int = 5, T: int | None = None,
                  record: bool = False):
     """Generate ``n_samples`` crystals of ``n_atoms`` atoms, each with its own lattice and species.
 
@@ -272,13 +273,21 @@ def sample_joint(model: JointDenoiser, n_atoms: int, n_samples: int, rng, densit
     against 57% and 0% with 1 corrector step; 2 and 4 atoms are not hurt); lattice and types by ancestral DDPM steps
     (Ho et al. 2020, Algorithm 2, written through the predicted x_0, which is clipped to the data range). All three use the guided outputs. ``record=True`` also returns the
     trajectory of (lattices (T+1, S, 3, 3), frac (T+1, S, N, 3)).
+
+    ``T`` must be the number of steps the model was trained with: step t pairs the coordinate noise
+    sigma_t with the lattice and type noise alpha_bar_t of a T-step schedule, and the network has
+    learned that pairing. ``T=None`` takes the model's ``T`` (set by ``load_joint`` from the saved
+    JointConfig), else 100 (JointConfig's default); a different ``T`` is refused (``check_model_T``).
     """
     if not isinstance(model, JointDenoiser):
         raise TypeError(f"model must be a JointDenoiser, got {type(model).__name__}")
+    if T is None:
+        T = getattr(model, "T", None) or JointConfig.T
     for name, value, low in (("n_atoms", n_atoms, 2), ("n_samples", n_samples, 1), ("T", T, 2),
                              ("corrector_steps", corrector_steps, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    check_model_T(model, T, "T", hint="pass T=None to use the model's own T")
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
         raise ValueError(f"temperature must be a positive number, got {temperature!r}")
     if not isinstance(rng, np.random.Generator):
@@ -372,7 +381,10 @@ def load_joint(path=None):
     """``(model, config)`` from a ``save_joint`` file (default: the shipped weights), ``allow_pickle=False``."""
     model, meta = load_checkpoint(PRETRAINED_JOINT if path is None else path,
                                   lambda meta: JointDenoiser(**meta["model"]), "joint-model")
-    return model, (JointConfig(**meta["train"]) if meta.get("train") else None)
+    config = JointConfig(**meta["train"]) if meta.get("train") else None
+    if config is not None:
+        model.T = config.T  # the steps it was trained with: sample_joint samples with the same T
+    return model, config
 
 
 # --- command line --------------------------------------------------------------------------------

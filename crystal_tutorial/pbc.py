@@ -46,8 +46,12 @@ def _check_lattice(lattice, batch_shape=None):
     if lattice.shape[-2:] != (3, 3):
         raise ValueError(f"lattice must have shape (3, 3) or (B, 3, 3) (rows a, b, c in Å), got {lattice.shape}")
     _check_finite("lattice", lattice)
-    det = np.linalg.det(lattice)
-    lengths = np.linalg.norm(lattice, axis=-1)
+    with np.errstate(over="ignore"):
+        det = np.linalg.det(lattice)
+        lengths = np.linalg.norm(lattice, axis=-1)
+    if not (np.all(np.isfinite(det)) and np.all(np.isfinite(lengths))):
+        raise ValueError(f"lattice is too large: vectors of up to {np.abs(lattice).max():.3g} Å give a cell "
+                         "volume that overflows float64; expected the lattice vectors of a real cell in Å")
     if np.any(lengths.min(axis=-1) < 1e-8) or np.any(np.abs(det) < 1e-8 * np.prod(lengths, axis=-1)):
         raise ValueError("lattice is singular: its vectors lie in a plane; a cell needs three independent vectors")
     return lattice
@@ -123,9 +127,13 @@ def min_distance(frac_coords, lattice, method: str = "exact") -> np.ndarray:
     """Smallest distance between two different atoms (Å); (N, 3) -> float, (B, N, 3) -> (B,).
 
     A single atom's only neighbours are its own periodic images: then the answer is the length
-    of the shortest lattice vector.
+    of the shortest lattice vector (as for any atom, whose own images are always candidates).
+    Zero atoms have no distance at all: that is a ``ValueError``, not a number.
     """
     frac_coords = np.asarray(frac_coords, dtype=float)
+    if frac_coords.ndim in (2, 3) and frac_coords.shape[-2] == 0:
+        raise ValueError(f"min_distance needs at least one atom, got frac_coords of shape {frac_coords.shape} "
+                         "(N = 0 atoms have no distances)")
     d = pairwise_distances(frac_coords, lattice, method)  # (..., N, N)
     n = d.shape[-1]
     d = d + np.where(np.eye(n, dtype=bool), np.inf, 0.0)

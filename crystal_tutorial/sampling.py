@@ -13,15 +13,33 @@ from .crystals import Crystal
 from .diffusion import Schedule, from_centered
 
 
-def _check_args(schedule, n_atoms, lattice, n_samples, rng):
+def check_model_T(model, T: int, what: str = "schedule.T",
+                  hint: str = "use a schedule of the same T, e.g. the training config's make_schedule()") -> None:
+    """Refuse to sample with ``T`` steps a model that was built for a different number of steps.
+
+    A model that carries ``T`` (``models.PerAtomMLP`` does: its time input is t / T) has learned
+    the noise level of step t under a schedule of T steps; run with another T, every step would
+    remove the wrong amount of noise. Models without a ``T`` attribute (the pairwise and joint
+    denoisers, which see the noise level sigma itself) are not checked.
+    """
+    model_T = getattr(model, "T", None)
+    if model_T is not None and int(model_T) != int(T):
+        raise ValueError(f"{what} = {T} does not match the model's T = {model_T}: the model was trained for "
+                         f"{model_T} diffusion steps, so every step would remove the wrong amount of noise; {hint}")
+
+
+def _check_args(model, schedule, n_atoms, lattice, n_samples, rng):
     if not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be a diffusion.Schedule, got {type(schedule).__name__}")
+    check_model_T(model, schedule.T)
     for name, value in (("n_atoms", n_atoms), ("n_samples", n_samples)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     lattice = np.asarray(lattice, dtype=float)
-    if lattice.shape != (3, 3) or not np.all(np.isfinite(lattice)) or abs(np.linalg.det(lattice)) < 1e-8:
-        raise ValueError(f"lattice must be a finite, non-singular (3, 3) matrix in Å, got shape {lattice.shape}")
+    with np.errstate(over="ignore", invalid="ignore"):  # a huge cell: det overflows to inf, refused below
+        volume = abs(np.linalg.det(lattice)) if lattice.shape == (3, 3) else 0.0
+    if lattice.shape != (3, 3) or not np.all(np.isfinite(lattice)) or not 1e-8 <= volume < np.inf:
+        raise ValueError(f"lattice must be a finite, non-singular (3, 3) matrix in Å with a finite volume, got shape {lattice.shape}")
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
     return lattice
@@ -44,9 +62,10 @@ def sample_ddpm(model, schedule: Schedule, n_atoms: int, lattice, n_samples: int
 
     x_T ~ N(0, I); for t = T..1: x_{t-1} = 1/sqrt(alpha_t) (x_t - beta_t / sqrt(1 - alpha_bar_t) eps_theta)
     + sigma_t z, with sigma_t^2 the posterior variance beta~_t (0 at t = 1, so the last step adds no noise).
-    Returns a list of ``n_samples`` Crystals (and the trajectory if ``record``).
+    Returns a list of ``n_samples`` Crystals (and the trajectory if ``record``). ``schedule.T`` must
+    equal ``model.T`` when the model carries one (``check_model_T``).
     """
-    lattice = _check_args(schedule, n_atoms, lattice, n_samples, rng)
+    lattice = _check_args(model, schedule, n_atoms, lattice, n_samples, rng)
     x = rng.standard_normal((n_samples, n_atoms, 3))                  # (S, N, 3) x_T
     trajectory = [x.copy()] if record else None
     for t in range(schedule.T, 0, -1):
@@ -76,8 +95,9 @@ def sample_ddim(model, schedule: Schedule, n_atoms: int, lattice, n_samples: int
     x_prev = sqrt(abar_prev) x0_hat + sqrt(1 - abar_prev - s^2) eps + s z,
     s = eta sqrt((1 - abar_prev) / (1 - abar_t)) sqrt(1 - abar_t / abar_prev).
     ``eta = 0`` is deterministic given x_T; ``eta = 1`` with all T steps is ancestral DDPM.
+    ``steps`` may be fewer than T, but ``schedule.T`` must equal ``model.T`` (``check_model_T``).
     """
-    lattice = _check_args(schedule, n_atoms, lattice, n_samples, rng)
+    lattice = _check_args(model, schedule, n_atoms, lattice, n_samples, rng)
     if not (np.isfinite(eta) and 0 <= eta <= 1):
         raise ValueError(f"eta must lie in [0, 1], got {eta!r}")
     taus = ddim_timesteps(schedule.T, steps)

@@ -217,7 +217,9 @@ def sample_torus(model: PairwiseDenoiser, n_atoms: int, n_samples: int, rng, n_s
     s = -d / sigma_i^2, one move pulls an atom the fraction ``corrector_step`` of the way in (stable
     below 2; about 1 measured best). ``lattice`` defaults to the 5 Å cubic demo cell.
     ``record=True`` also returns the trajectory (n_steps + 1, n_samples, n_atoms, 3) of fractional
-    coordinates, noisiest first.
+    coordinates, noisiest first. The model sees the noise level sigma itself, not a step index, so
+    it carries no T and any ``n_steps`` is consistent with it (``sampling.check_model_T`` guards the
+    step-indexed models).
     """
     if not isinstance(model, PairwiseDenoiser):
         raise TypeError(f"model must be a PairwiseDenoiser, got {type(model).__name__}")
@@ -231,8 +233,10 @@ def sample_torus(model: PairwiseDenoiser, n_atoms: int, n_samples: int, rng, n_s
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
     lattice = np.eye(3) * DEMO_LATTICE_A if lattice is None else np.asarray(lattice, dtype=float)
-    if lattice.shape != (3, 3) or not np.all(np.isfinite(lattice)) or abs(np.linalg.det(lattice)) < 1e-8:
-        raise ValueError(f"lattice must be a finite, non-singular (3, 3) matrix in Å, got shape {lattice.shape}")
+    with np.errstate(over="ignore", invalid="ignore"):  # a huge cell: det overflows to inf, refused below
+        volume = abs(np.linalg.det(lattice)) if lattice.shape == (3, 3) else 0.0
+    if lattice.shape != (3, 3) or not np.all(np.isfinite(lattice)) or not 1e-8 <= volume < np.inf:
+        raise ValueError(f"lattice must be a finite, non-singular (3, 3) matrix in Å with a finite volume, got shape {lattice.shape}")
     g = 1.0 / temperature
     sigmas = geometric_sigmas(n_steps, model.sigma_min, model.sigma_max)  # (n_steps + 1,), sigmas[0] = 0
     x = rng.random((n_samples, n_atoms, 3))                  # (S, N, 3) uniform prior on the torus

@@ -1,18 +1,24 @@
 """Pure render functions and measurements for notebook 08 (a denoiser that sees neighbours).
 
 Every render function validates its slider values (ValueError outside the slider's range) and
-returns figures; the widgets in the notebook only wrap them.
+returns figures; the widgets in the notebook only wrap them. Slow work (sampling, training) is
+split from the fast views on its result: ``sample_set`` then ``render_sample_set`` (the sample
+index slider reuses the samples); ``train_run`` then ``render_training_result`` (a new temperature
+reuses the trained model). The slow functions take ``progress=report(done, total, text)``.
+The sampling temperature is tau (the score is multiplied by 1/tau); T is the number of diffusion steps.
 """
 from __future__ import annotations
 
 import numpy as np
 
+import copy
+
 from .crystals import DEMO_LATTICE_A, Crystal
 from .pbc import min_distance, pairwise_distances
 
 # Slider ranges, checked by the render functions (and used by the notebook to build the sliders).
-RANGES = {"n_freq": (1, 8), "hidden": (8, 96), "train_seconds": (0.5, 30.0), "temperature": (0.1, 2.0),
-          "corrector_steps": (0, 6), "n_atoms": (2, 8), "n_samples": (1, 200)}
+RANGES = {"n_freq": (1, 8), "hidden": (8, 96), "train_steps": (20, 3000), "temperature": (0.1, 2.0),
+          "corrector_steps": (0, 6), "n_atoms": (2, 8), "n_samples": (1, 200), "n_steps": (10, 400)}
 EXPECTED = {1: "sc", 2: "bcc", 4: "fcc", 8: "diamond"}  # the demo prototype with that many atoms
 
 
@@ -99,40 +105,91 @@ def render_marginals(coordinate_sets: dict, lattice_a: float = DEMO_LATTICE_A, b
 
 
 # --- sliders -----------------------------------------------------------------------------------------
-def render_samples(model, n_atoms: int = 4, temperature: float = 0.5, corrector_steps: int = 4,
-                   n_samples: int = 20, index: int = 0, seed: int = 0, symprec: float = 0.25, n_steps: int = 100):
-    """Sample ``n_samples`` structures with the pairwise ``model`` (``n_steps`` noise levels, 100 for
-    speed); show sample ``index`` in 3D.
+def with_progress(model, progress, total: int, text: str = "network calls"):
+    """A shallow copy of ``model`` whose ``forward`` calls ``progress(calls so far, total, text)``.
 
-    Returns (plotly figure titled with spglib's verdict, matplotlib bar chart of what spglib
-    recognised in all samples).
+    Sampling calls the network a known number of times (noise levels x (1 + corrector moves)), so
+    counting calls gives a progress bar with the real budget. ``progress=None`` returns ``model``.
     """
-    from matplotlib.figure import Figure
+    if progress is None:
+        return model
+    if not callable(progress):
+        raise TypeError(f"progress must be callable(done, total, text) or None, got {type(progress).__name__}")
+    counted, forward, calls = copy.copy(model), model.forward, [0]
+
+    def forward_counted(*args, **kwargs):
+        calls[0] += 1
+        progress(calls[0], total, text)
+        return forward(*args, **kwargs)
+
+    counted.forward = forward_counted                        # an instance attribute shadows the method
+    return counted
+
+
+def sample_set(model, n_atoms: int = 4, temperature: float = 0.5, corrector_steps: int = 4, n_samples: int = 20,
+               seed: int = 0, symprec: float = 0.25, n_steps: int = 100, progress=None) -> dict:
+    """The slow part of the sample panel: ``n_samples`` structures from the pairwise ``model`` at
+    temperature tau = ``temperature`` (``n_steps`` noise levels), each named by spglib.
+
+    Returns ``{"samples", "names" (prototype or "none"), "d_min" (n_samples,) Å, "n_atoms",
+    "temperature", "corrector_steps", "symprec"}``, the cache that ``render_sample_set`` draws from.
+    """
     from .physics import prototype_match
     from .torus import sample_torus
-    from .viz import plot_crystal
     n_atoms = _check("n_atoms", n_atoms, integer=True)
     temperature = _check("temperature", temperature)
     corrector_steps = _check("corrector_steps", corrector_steps, integer=True)
     n_samples = _check("n_samples", n_samples, integer=True)
+    n_steps = _check("n_steps", n_steps, integer=True)
+    calls = n_steps * (corrector_steps + 1)                 # network calls of sample_torus
+    samples = sample_torus(with_progress(model, progress, calls, "network calls (sampling)"), n_atoms, n_samples,
+                           np.random.default_rng(seed), temperature=temperature, corrector_steps=corrector_steps,
+                           n_steps=n_steps)
+    names = [prototype_match(c, symprec) or "none" for c in samples]
+    d = np.atleast_1d(min_distance(np.stack([c.frac_coords for c in samples]), samples[0].lattice))  # (S,) Å
+    return {"samples": samples, "names": names, "d_min": d, "n_atoms": n_atoms, "temperature": temperature,
+            "corrector_steps": corrector_steps, "symprec": symprec}
+
+
+def render_sample_set(state: dict, index: int = 0):
+    """The fast part of the sample panel: sample ``index`` of a ``sample_set`` in 3D, and what spglib
+    recognised in all of them. Returns (plotly figure titled with spglib's verdict, matplotlib bar chart)."""
+    from matplotlib.figure import Figure
+    from .viz import plot_crystal
+    if not isinstance(state, dict) or "samples" not in state:
+        raise TypeError("state must be the dict returned by sample_set")
+    samples, names, n_samples = state["samples"], state["names"], len(state["samples"])
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < n_samples:
         raise ValueError(f"index must be an integer in [0, {n_samples - 1}], got {index!r}")
-    samples = sample_torus(model, n_atoms, n_samples, np.random.default_rng(seed), temperature=temperature,
-                           corrector_steps=corrector_steps, n_steps=n_steps)
-    names = [prototype_match(c, symprec) or "none" for c in samples]
-    d = min_distance(samples[index].frac_coords, samples[index].lattice)
     fig3d = plot_crystal(samples[index], height=380, title=(
-        f"sample {index} of {n_samples}: {names[index]} at symprec {symprec} Å, d_min {d:.2f} Å"))
+        f"sample {index} of {n_samples}: {names[index]} at symprec {state['symprec']} Å, "
+        f"d_min {state['d_min'][index]:.2f} Å"))
     labels = ["sc", "bcc", "fcc", "diamond", "none"]
     fig = Figure(figsize=(5, 2.6))
     ax = fig.subplots()
     ax.bar(labels, [names.count(k) / n_samples for k in labels], color="tab:blue")
     ax.set_ylim(0, 1)
     ax.set_ylabel("fraction of samples")
-    ax.set_xlabel(f"prototype recognised by spglib (symprec {symprec} Å)")
-    ax.set_title(f"{n_atoms} atoms, temperature {temperature:g}, {corrector_steps} corrector steps")
+    ax.set_xlabel(f"prototype recognised by spglib (symprec {state['symprec']} Å)")
+    ax.set_title(f"{state['n_atoms']} atoms, temperature τ = {state['temperature']:g}, "
+                 f"{state['corrector_steps']} corrector steps")
     fig.tight_layout()
     return fig3d, fig
+
+
+def render_samples(model, n_atoms: int = 4, temperature: float = 0.5, corrector_steps: int = 4,
+                   n_samples: int = 20, index: int = 0, seed: int = 0, symprec: float = 0.25, n_steps: int = 100):
+    """``render_sample_set(sample_set(...), index)`` in one call: sample ``n_samples`` structures with
+    the pairwise ``model`` at temperature tau = ``temperature`` and show sample ``index`` in 3D.
+
+    Returns (plotly figure titled with spglib's verdict, matplotlib bar chart of what spglib
+    recognised in all samples). In a notebook, use the two parts, so the index slider reuses the samples.
+    """
+    n_samples = _check("n_samples", n_samples, integer=True)
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < n_samples:
+        raise ValueError(f"index must be an integer in [0, {n_samples - 1}], got {index!r}")
+    state = sample_set(model, n_atoms, temperature, corrector_steps, n_samples, seed, symprec, n_steps)
+    return render_sample_set(state, index)
 
 
 def render_reverse_process(trajectory, step: int, index: int = 0, lattice=None, sigmas=None):
@@ -155,34 +212,56 @@ def render_reverse_process(trajectory, step: int, index: int = 0, lattice=None, 
     return fig3d, fig
 
 
-def render_training_run(n_freq: int = 4, hidden: int = 48, train_seconds: float = 2.0, temperature: float = 0.5,
-                        n_atoms: int = 4, warm_start: bool = True, n_samples: int = 30, seed: int = 0):
-    """Train a pairwise model for ``train_seconds`` (from the shipped weights if ``warm_start`` and the
-    architecture matches them, else from scratch), sample ``n_samples`` structures of ``n_atoms``
-    (100 noise levels, for speed).
+def train_run(n_freq: int = 4, hidden: int = 48, train_steps: int = 200, warm_start: bool = True, seed: int = 0,
+              progress=None) -> dict:
+    """The slow part of the training panel: train a pairwise model for ``train_steps`` Adam steps (from
+    the shipped weights if ``warm_start`` and the architecture matches them, else from scratch).
 
-    Returns a matplotlib Figure: the loss curve, titled with the match rate.
+    The budget is a number of steps, so the same arguments give the same model on any machine;
+    ``progress(step, train_steps, text)`` reports every step. Returns ``{"model", "history", "warm",
+    "n_freq", "hidden", "train_steps"}``, the cache that ``render_training_result`` samples from.
     """
-    from matplotlib.figure import Figure
     from .crystals import demo_dataset
-    from .torus import TorusConfig, load_model, sample_torus, train_torus
+    from .torus import TorusConfig, load_model, train_torus
     n_freq = _check("n_freq", n_freq, integer=True)
     hidden = _check("hidden", hidden, integer=True)
-    train_seconds = _check("train_seconds", train_seconds)
-    temperature = _check("temperature", temperature)
-    n_atoms = _check("n_atoms", n_atoms, integer=True)
-    n_samples = _check("n_samples", n_samples, integer=True)
-    config = TorusConfig(n_freq=n_freq, hidden=hidden, max_steps=1_000_000, max_seconds=train_seconds,
-                         lr_decay="time", seed=seed, progress=False)
+    train_steps = _check("train_steps", train_steps, integer=True)
+    config = TorusConfig(n_freq=n_freq, hidden=hidden, max_steps=train_steps, seed=seed, progress=False)
     model = config.build_model()
     pretrained, _ = load_model()
     warm = bool(warm_start) and pretrained.config() == model.config()
     if warm:
-        model = pretrained
+        model = copy.deepcopy(pretrained)                   # never change the shipped weights in memory
         config.lr = config.lr / 4  # fine-tuning: a smaller step keeps what the weights already know
-    history = train_torus(model, demo_dataset(), config)
-    samples = sample_torus(model, n_atoms, n_samples, np.random.default_rng(seed), temperature=temperature,
-                           n_steps=100)
+
+    def report(step, loss):
+        if progress is not None:
+            progress(step + 1, train_steps, f"Adam steps, loss {loss:.3f}")
+        return False
+
+    history = train_torus(model, demo_dataset(), config, callback=report)
+    return {"model": model, "history": history, "warm": warm, "n_freq": n_freq, "hidden": hidden,
+            "train_steps": train_steps}
+
+
+def render_training_result(state: dict, temperature: float = 0.5, n_atoms: int = 4, n_samples: int = 30,
+                           seed: int = 0, progress=None):
+    """Sample ``n_samples`` structures of ``n_atoms`` from a ``train_run`` model at temperature tau =
+    ``temperature`` (100 noise levels) and plot the loss curve titled with the match rate.
+
+    Reuses the trained model: a new temperature or atom count costs sampling, not training.
+    Returns a matplotlib Figure.
+    """
+    from matplotlib.figure import Figure
+    from .torus import sample_torus
+    if not isinstance(state, dict) or "history" not in state:
+        raise TypeError("state must be the dict returned by train_run")
+    temperature = _check("temperature", temperature)
+    n_atoms = _check("n_atoms", n_atoms, integer=True)
+    n_samples = _check("n_samples", n_samples, integer=True)
+    model, history = state["model"], state["history"]
+    samples = sample_torus(with_progress(model, progress, 100 * 5, "network calls (sampling)"), n_atoms, n_samples,
+                           np.random.default_rng(seed), temperature=temperature, n_steps=100)
     q = quality(samples)
     fig = Figure(figsize=(7, 3.2))
     ax = fig.subplots()
@@ -194,8 +273,21 @@ def render_training_run(n_freq: int = 4, hidden: int = 48, train_seconds: float 
         ax.legend(fontsize=8)
     ax.set_xlabel("Adam step")
     ax.set_ylabel("loss (MSE of the normalised score)")
-    start = "warm start from the shipped weights" if warm else "from scratch"
-    ax.set_title(f"K = {n_freq}, hidden = {hidden}, {history.train_seconds:.1f} s ({start}): "
-                 f"{q['match']:.0%} {q['expected'] or 'match'}, {q['valid']:.0%} valid", fontsize=9)
+    start = "warm start from the shipped weights" if state["warm"] else "from scratch"
+    ax.set_title(f"K = {state['n_freq']}, hidden = {state['hidden']}, {history.n_steps} steps ({start}); "
+                 f"τ = {temperature:g}: {q['match']:.0%} {q['expected'] or 'match'}, {q['valid']:.0%} valid",
+                 fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def render_training_run(n_freq: int = 4, hidden: int = 48, train_steps: int = 200, temperature: float = 0.5,
+                        n_atoms: int = 4, warm_start: bool = True, n_samples: int = 30, seed: int = 0):
+    """``render_training_result(train_run(...), ...)`` in one call: train for ``train_steps`` Adam steps
+    (warm start from the shipped weights if the architecture matches), then sample ``n_samples``
+    structures of ``n_atoms`` at temperature tau = ``temperature``. Returns a matplotlib Figure."""
+    temperature = _check("temperature", temperature)
+    n_atoms = _check("n_atoms", n_atoms, integer=True)
+    n_samples = _check("n_samples", n_samples, integer=True)
+    state = train_run(n_freq, hidden, train_steps, warm_start, seed)
+    return render_training_result(state, temperature, n_atoms, n_samples, seed)

@@ -67,9 +67,27 @@ def test_load_cif_folder_errors_name_the_file(tmp_path):
         load_cif_folder(tmp_path)
     write_cif(binary_dataset()["CaF2"], tmp_path / "a.cif")
     with pytest.raises(ValueError, match=r"a.cif holds 12 atoms; at most max_atoms = 8"):
-        load_cif_folder(tmp_path, max_atoms=8)
+        load_cif_folder(tmp_path, max_atoms=8)                 # no file loads: always an error
     with pytest.raises(ValueError, match="max_atoms must be a positive integer"):
         load_cif_folder(tmp_path, max_atoms=0)
-    (tmp_path / "broken.cif").write_text("data_x\n_cell_length_a 5\nthis is not a CIF loop\n")
-    with pytest.raises(ValueError, match="broken.cif"):
-        load_cif_folder(tmp_path)
+    with pytest.raises(ValueError, match="on_error must be"):
+        load_cif_folder(tmp_path, on_error="ignore")
+
+
+def test_load_cif_folder_loads_the_good_files_and_names_every_bad_one(tmp_path):
+    """Issue 13, item 8: bad files are reported by name, each with its reason; the good ones load."""
+    data = binary_dataset()
+    write_cif(data["NaCl"], tmp_path / "a_good.cif")
+    write_cif(data["Cu"], tmp_path / "d_good.cif")
+    (tmp_path / "b_broken.cif").write_text("data_x\n_cell_length_a 5\nthis is not a CIF loop\n")
+    (tmp_path / "c_two.cif").write_text((tmp_path / "a_good.cif").read_text() + (tmp_path / "d_good.cif").read_text()
+                                        .replace("data_", "data_second_", 1))
+    with pytest.warns(UserWarning) as record:
+        loaded = load_cif_folder(tmp_path)
+    assert [c.formula for c in loaded] == ["Na4Cl4", "Cu4"]
+    message = str(record[0].message)
+    assert message.startswith(f"2 of 4 CIF files in {tmp_path} could not be loaded")
+    assert "b_broken.cif: could not read" in message and "c_two.cif: " in message and "2 structures" in message
+    assert "good.cif" not in message.replace("loaded the other", "")
+    with pytest.raises(ValueError, match=r"(?s)2 of 4 CIF files.*b_broken.cif.*c_two.cif"):
+        load_cif_folder(tmp_path, on_error="raise")

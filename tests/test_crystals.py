@@ -136,3 +136,148 @@ def test_supercell_has_same_density_and_more_atoms():
     assert s.density == pytest.approx(c.density)
     with pytest.raises(ValueError, match="reps"):
         c.supercell((0, 1, 1))
+
+
+# --- issue 13, item 10: Crystal refuses what it cannot represent; copies stay read-only --------------
+def test_crystal_refuses_an_infinite_volume():
+    with pytest.raises(ValueError, match="too large.*overflows"):
+        Crystal(np.eye(3) * 1e120, [[0, 0, 0]], [14])       # det = 1e360 = inf in float64
+    assert np.isfinite(Crystal(np.eye(3) * 1e90, [[0, 0, 0]], [14]).volume)  # large but representable
+
+
+@pytest.mark.parametrize("numbers", [True, [True], np.array([False, True])])
+def test_bool_is_not_an_atomic_number(numbers):
+    n = np.size(numbers)
+    with pytest.raises(TypeError, match="numbers must be integer atomic numbers.*bool"):
+        Crystal(np.eye(3) * 5, np.zeros((n, 3)) + np.arange(n)[:, None] * 0.5, numbers)
+
+
+@pytest.mark.parametrize("numbers", ["14", ["14"], [None]])
+def test_a_string_atomic_number_is_a_clear_type_error(numbers):
+    with pytest.raises(TypeError, match="numbers must be integer atomic numbers"):
+        Crystal(np.eye(3) * 5, [[0, 0, 0]], numbers)
+    with pytest.raises(TypeError, match="numbers must be integer atomic numbers"):
+        prototype("sc", number=numbers if np.ndim(numbers) == 0 else numbers[0])
+
+
+def test_copies_and_pickles_are_read_only_like_the_original():
+    import copy
+    import pickle
+    c = jitter(prototype("fcc"), 0.01, np.random.default_rng(0))
+    for other in (copy.deepcopy(c), pickle.loads(pickle.dumps(c)), copy.copy(c)):
+        assert other == c and other is not c
+        for name in ("lattice", "frac_coords", "numbers"):
+            arr = getattr(other, name)
+            assert not arr.flags.writeable, name
+            with pytest.raises(ValueError, match="read-only"):
+                arr[0] = 1
+        assert other.frac_coords is not c.frac_coords      # a real copy, not a shared buffer
+
+
+# --- issue 13, item 8: read_cif refuses disordered structures and ambiguous files ---------------------
+CELL = """_cell_length_a 3.0
+_cell_length_b 3.0
+_cell_length_c 3.0
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+_symmetry_space_group_name_H-M 'P 1'
+"""
+
+
+def _cif(name, rows, occupancy=False):
+    head = "loop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n"
+    head += "_atom_site_occupancy\n" if occupancy else ""
+    return f"data_{name}\n{CELL}{head}" + "".join(" ".join(map(str, r)) + "\n" for r in rows)
+
+
+@pytest.mark.parametrize("rows, shown", [
+    ([("Fe1", "Fe", 0, 0, 0, 0.5), ("Co1", "Co", 0, 0, 0, 0.5)], "Fe1 0.5, Co1 0.5"),   # mixed site
+    ([("Cu1", "Cu", 0, 0, 0, 1.0), ("O1", "O", 0.5, 0.5, 0.5, 0.3)], "O1 0.3"),          # vacancy
+])
+def test_partial_occupancy_is_an_error_that_says_so(tmp_path, rows, shown):
+    path = tmp_path / "disordered.cif"
+    path.write_text(_cif("disordered", rows, occupancy=True))
+    with pytest.raises(ValueError, match=rf"disordered.cif .*partial occupancies \({shown}\).*ordered crystals"):
+        read_cif(path)
+
+
+def test_full_occupancy_column_reads_normally(tmp_path):
+    path = tmp_path / "ordered.cif"
+    path.write_text(_cif("ordered", [("Na1", "Na", 0, 0, 0, 1.0), ("Cl1", "Cl", 0.5, 0.5, 0.5, "1.000"),
+                                     ("Cl2", "Cl", 0.5, 0, 0, "?")], occupancy=True))
+    assert read_cif(path).formula == "NaCl2"
+
+
+def test_several_data_blocks_need_an_index(tmp_path):
+    path = tmp_path / "two.cif"
+    path.write_text(_cif("first", [("Cu1", "Cu", 0, 0, 0)]) + _cif("second", [("Na1", "Na", 0, 0, 0),
+                                                                              ("Cl1", "Cl", 0.5, 0.5, 0.5)]))
+    with pytest.raises(ValueError, match=r"two.cif holds 2 structures \(data blocks \['first', 'second'\]\); "
+                                         r"pass index=k with k in 0..1"):
+        read_cif(path)
+    assert read_cif(path, index=0).formula == "Cu"
+    assert read_cif(path, index=1).formula == "NaCl"
+    assert read_cif(path, index=-1).formula == "NaCl"
+    with pytest.raises(ValueError, match="index must lie in 0..1"):
+        read_cif(path, index=2)
+    with pytest.raises(TypeError, match="index must be an integer"):
+        read_cif(path, index="1")
+    one = tmp_path / "one.cif"
+    one.write_text(_cif("only", [("Cu1", "Cu", 0, 0, 0)]))
+    assert read_cif(one).formula == read_cif(one, index=0).formula == "Cu"
+    assert "index" in read_cif.__doc__ and "the first" not in read_cif.__doc__
+
+
+# --- issue 13, item 9: a left-handed cell is written as the same atoms, not as their mirror image ----
+def _selenium_p3121(a=4.366, c=4.954, x=0.2254):
+    """Trigonal selenium, space group P3_121 (152): helices of one hand (its mirror image is P3_221, 154)."""
+    lattice = np.array([[a, 0, 0], [-a / 2, a * np.sqrt(3) / 2, 0], [0, 0, c]])
+    return Crystal(lattice, [[x, 0, 1 / 3], [0, x, 2 / 3], [-x, -x, 0]], 34).wrapped()
+
+
+def _signed_volume(crystal):
+    """(r01 x r02) . r03 of minimum-image bond vectors: unchanged by rotations, negated by a mirror."""
+    from ase.geometry import find_mic
+    r = find_mic(crystal.cart_coords[1:4] - crystal.cart_coords[0], crystal.lattice, pbc=True)[0]  # (3, 3)
+    return float(np.dot(np.cross(r[0], r[1]), r[2]))
+
+
+def test_left_handed_cell_round_trip_keeps_the_chirality(tmp_path):
+    se = _selenium_p3121()
+    flip = np.diag([1.0, 1.0, -1.0])                     # c -> -c and z -> -z: the same atoms
+    left = Crystal(flip @ se.lattice, se.frac_coords @ flip, se.numbers)
+    assert left.handedness == "left"
+    np.testing.assert_allclose(left.cart_coords, se.cart_coords, atol=1e-12)
+    assert spglib.get_symmetry_dataset(left.to_spglib()).number == 152
+    back = read_cif(write_cif(left, tmp_path / "se.cif"))
+    assert back.handedness == "right"
+    assert spglib.get_symmetry_dataset(back.to_spglib()).number == 152   # not 154, its mirror image
+
+    # A chiral tetrahedron of four different atoms in a skewed, left-handed triclinic cell.
+    lattice = np.array([[4.1, 0.3, -0.2], [0.9, 4.6, 0.4], [0.5, -0.7, -5.2]])
+    assert np.linalg.det(lattice) < 0
+    mol = Crystal(lattice, [[0.1, 0.2, 0.3], [0.35, 0.2, 0.3], [0.12, 0.45, 0.28], [0.15, 0.22, 0.55]], [6, 7, 8, 9])
+    back = read_cif(write_cif(mol, tmp_path / "mol.cif"))
+    np.testing.assert_array_equal(back.numbers, mol.numbers)
+    assert back.volume == pytest.approx(mol.volume, rel=1e-5)
+    assert _signed_volume(back) == pytest.approx(_signed_volume(mol), rel=1e-4)  # same sign: not mirrored
+    assert abs(_signed_volume(mol)) > 0.5
+    d_ase = mol.to_ase().get_all_distances(mic=True)                 # the reference: ASE on the original
+    np.testing.assert_allclose(back.to_ase().get_all_distances(mic=True), d_ase, atol=1e-4)
+
+
+def test_write_cif_is_atomic(tmp_path, monkeypatch):
+    path = write_cif(prototype("fcc"), tmp_path / "x.cif")
+    good = path.read_bytes()
+    import ase.io
+
+    def broken_write(filename, *args, **kwargs):  # a writer that dies halfway, as on a full disk
+        with open(filename, "w") as fh:
+            fh.write("data_half")
+        raise OSError("No space left on device")
+    monkeypatch.setattr(ase.io, "write", broken_write)
+    with pytest.raises(OSError, match="No space"):
+        write_cif(prototype("bcc"), path)
+    assert path.read_bytes() == good                                   # the earlier file is intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.cif"]     # and no temporary file is left

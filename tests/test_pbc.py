@@ -82,6 +82,7 @@ def test_min_distance_prototypes():
     (lambda: pairwise_distances(np.zeros((3, 3)), np.eye(2)), r"lattice must have shape"),
     (lambda: pairwise_distances(np.full((3, 3), np.nan), np.eye(3)), "NaN"),
     (lambda: pairwise_distances(np.zeros((3, 3)), np.zeros((3, 3))), "singular"),
+    (lambda: min_distance(np.zeros((1, 3)), np.eye(3) * 1e120), "too large"),   # volume 1e360 = inf
     (lambda: pairwise_distances(np.zeros((3, 3)), np.eye(3), method="fast"), "method"),
     (lambda: wrap([np.inf, 0, 0]), "NaN or infinite"),
     (lambda: minimum_image(np.zeros((2, 2, 3)), np.stack([np.eye(3)] * 3)), "batch of 3 lattices"),
@@ -121,3 +122,27 @@ def test_wrap_is_idempotent_and_in_range(frac):
 def test_wrap_scalars_and_zero_d_arrays():
     assert wrap(1.25) == 0.25 and wrap(np.float64(-0.25)) == 0.75 and wrap(-1e-17) == 0.0
     assert wrap_centered(0.75) == -0.25
+
+
+# --- issue 13, item 10: no distance for no atoms; one atom's nearest neighbour is its own image ------
+def test_min_distance_of_zero_atoms_is_an_error_not_a_number():
+    with pytest.raises(ValueError, match="at least one atom.*N = 0"):
+        min_distance(np.zeros((0, 3)), np.eye(3) * 5)
+    with pytest.raises(ValueError, match="at least one atom"):
+        min_distance(np.zeros((4, 0, 3)), np.eye(3) * 5)
+
+
+def test_min_distance_of_one_atom_is_the_shortest_lattice_vector():
+    from ase.neighborlist import neighbor_list
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        lattice = skewed_lattice(rng)
+        frac = rng.random((1, 3))
+        # reference: ASE's neighbour list of the single atom (its periodic images) within a big cutoff
+        cutoff = 1.01 * np.linalg.norm(lattice, axis=1).max()
+        from ase import Atoms
+        atoms = Atoms("Si", scaled_positions=frac, cell=lattice, pbc=True)
+        d_ase = neighbor_list("d", atoms, cutoff).min()
+        assert min_distance(frac, lattice) == pytest.approx(d_ase, rel=1e-12)
+        batch = min_distance(np.stack([frac, frac]), np.stack([lattice, lattice]))
+        np.testing.assert_allclose(batch, d_ase, rtol=1e-12)

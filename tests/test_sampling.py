@@ -70,6 +70,7 @@ def test_ddim_timesteps():
 @pytest.mark.parametrize("kwargs, err, message", [
     (dict(n_atoms=0), ValueError, "n_atoms"), (dict(n_samples=-1), ValueError, "n_samples"),
     (dict(lattice=np.zeros((3, 3))), ValueError, "lattice"), (dict(rng=0), TypeError, "rng"),
+    (dict(lattice=np.eye(3) * 1e120), ValueError, "lattice .*finite volume"),     # volume overflows to inf
 ])
 def test_sampler_bad_arguments(kwargs, err, message):
     config = TrainConfig(progress=False)
@@ -81,3 +82,36 @@ def test_sampler_bad_arguments(kwargs, err, message):
     with pytest.raises(ValueError, match="eta"):
         sample_ddim(**{**args, **dict(rng=np.random.default_rng(0), n_atoms=2, n_samples=2,
                                       lattice=np.eye(3))}, eta=2.0)
+
+
+# --- issue 13, item 10: a sampler refuses a schedule whose T is not the model's ----------------------
+def test_ddpm_and_ddim_refuse_a_schedule_of_another_T():
+    config = TrainConfig(progress=False)                      # T = 100
+    model = build_model(config)
+    assert model.T == config.make_schedule().T == 100
+    for schedule in (linear_schedule(50), cosine_schedule(200)):
+        with pytest.raises(ValueError, match=rf"schedule.T = {schedule.T} does not match the model's T = 100"):
+            sample_ddpm(model, schedule, 2, np.eye(3) * 5, 1, np.random.default_rng(0))
+        with pytest.raises(ValueError, match=rf"schedule.T = {schedule.T} does not match the model's T = 100"):
+            sample_ddim(model, schedule, 2, np.eye(3) * 5, 1, np.random.default_rng(0), steps=5)
+    assert len(sample_ddim(model, cosine_schedule(100), 2, np.eye(3) * 5, 1, np.random.default_rng(0), steps=5)) == 1
+
+
+def test_sample_joint_uses_and_checks_the_T_it_was_trained_with(tmp_path):
+    from crystal_tutorial.joint_diffusion import JointConfig, load_joint, sample_joint, save_joint, training_set
+    config = JointConfig(hidden=8, embed=4, n_freq=2, n_rbf=4, T=6, max_steps=1, progress=False)
+    model, _ = load_joint(save_joint(tmp_path / "m.npz", config.build_model(training_set()), config))
+    assert model.T == 6
+    with pytest.raises(ValueError, match="T = 100 does not match the model's T = 6.*T=None"):
+        sample_joint(model, 2, 1, np.random.default_rng(0), T=100)
+    _, (lattices, _) = sample_joint(model, 2, 1, np.random.default_rng(0), record=True)  # T=None: the model's 6
+    assert len(lattices) == 6 + 1
+    assert len(sample_joint(model, 2, 1, np.random.default_rng(0), T=6)) == 1
+
+
+def test_sample_torus_has_no_T_to_match():
+    from crystal_tutorial.torus import TorusConfig, sample_torus
+    model = TorusConfig(hidden=8, n_freq=2, progress=False).build_model()
+    assert not hasattr(model, "T")                           # sigma-conditioned: any number of levels works
+    for n_steps in (3, 7):
+        assert len(sample_torus(model, 2, 1, np.random.default_rng(0), n_steps=n_steps, corrector_steps=0)) == 1

@@ -66,7 +66,9 @@ def test_short_training_lowers_the_loss_and_is_reproducible():
 def test_training_stops_on_time_and_callback():
     config = TorusConfig(n_freq=1, hidden=4, batch_size=4, max_steps=100_000, max_seconds=0.3, progress=False)
     history = train_torus(config.build_model(), demo_dataset(), config)
-    assert history.stopped_by == "time" and 0.3 <= history.train_seconds < 3
+    # No upper bound on the time (a busy machine is slow); the loop stops only once 0.3 s have passed,
+    # and long before the step budget.
+    assert history.stopped_by == "time" and history.train_seconds >= 0.3 and history.n_steps < config.max_steps
     history = train_torus(config.build_model(), demo_dataset(), config, callback=lambda step, loss: step == 4)
     assert history.stopped_by == "callback" and history.n_steps == 5
 
@@ -102,6 +104,8 @@ def test_sampler_bad_arguments():
         sample_torus(object(), 2, 1, rng)
     with pytest.raises(ValueError, match="lattice must be"):
         sample_torus(model, 2, 1, rng, lattice=np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="finite volume"):
+        sample_torus(model, 2, 1, rng, lattice=np.eye(3) * 1e120)
 
 
 def test_config_validation():

@@ -7,7 +7,9 @@ from matplotlib.figure import Figure
 from crystal_tutorial.crystals import prototype
 from crystal_tutorial.torus import load_model, sample_torus
 from crystal_tutorial.viz_pairwise import (RANGES, format_table, quality, render_marginals, render_reverse_process,
-                                           render_samples, render_training_run, uniform_samples)
+                                           render_sample_set, render_samples, render_training_result,
+                                           render_training_run, sample_set, train_run, uniform_samples,
+                                           with_progress)
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +71,61 @@ def test_render_reverse_process(model):
     dict(warm_start=True),  # the default architecture: fine-tunes the shipped weights
 ])
 def test_render_training_run_at_extremes(kw):
-    fig = render_training_run(train_seconds=RANGES["train_seconds"][0], n_samples=4, **kw)
+    fig = render_training_run(train_steps=RANGES["train_steps"][0], n_samples=4, **kw)
     assert isinstance(fig, Figure)
     assert ("warm start" in fig.axes[0].get_title()) == ("warm_start" in kw)
+    assert f"{RANGES['train_steps'][0]} steps" in fig.axes[0].get_title()
 
 
 def test_render_training_run_rejects_out_of_range():
-    with pytest.raises(ValueError, match="train_seconds must be a number in"):
-        render_training_run(train_seconds=60)
+    with pytest.raises(ValueError, match="train_steps must be an integer in"):
+        render_training_run(train_steps=10 ** 6)      # an upper bound: no slider value runs for hours
+    with pytest.raises(ValueError, match="train_steps must be an integer in"):
+        render_training_run(train_steps=2.5)
     with pytest.raises(ValueError, match="n_freq must be an integer in"):
         render_training_run(n_freq=0)
+    with pytest.raises(ValueError, match="n_samples must be an integer in"):
+        render_training_run(n_samples=10 ** 6)
+
+
+def test_training_progress_counts_the_real_step_budget():
+    reports = []
+    state = train_run(train_steps=25, progress=lambda done, total, text: reports.append((done, total)))
+    assert state["history"].n_steps == 25 and state["warm"]
+    assert reports[-1] == (25, 25) and {total for _, total in reports} == {25}   # the bar's total is the budget
+    reports.clear()
+    fig = render_training_result(state, temperature=1.0, n_atoms=2, n_samples=3,
+                                 progress=lambda done, total, text: reports.append((done, total)))
+    assert reports[-1][0] == reports[-1][1] == len(reports)                     # every network call, no more
+    assert "τ = 1" in fig.axes[0].get_title()
+
+
+def test_warm_start_does_not_change_the_shipped_weights(model):
+    before = {k: v.copy() for k, v in load_model()[0].parameters().items()}
+    train_run(train_steps=20)
+    after = load_model()[0].parameters()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_sample_set_is_cached_and_the_index_view_reuses_it(model):
+    reports = []
+    state = sample_set(model, n_atoms=2, n_samples=4, n_steps=10, corrector_steps=1,
+                       progress=lambda done, total, text: reports.append((done, total)))
+    assert reports[-1] == (20, 20) and len(reports) == 20                       # 10 levels x (1 + 1 corrector)
+    for index in (0, 3):
+        fig3d, fig = render_sample_set(state, index)
+        assert f"sample {index} of 4" in fig3d.layout.title.text
+    with pytest.raises(ValueError, match="index must be"):
+        render_sample_set(state, 4)
+    with pytest.raises(ValueError, match="n_steps must be an integer in"):
+        sample_set(model, n_steps=10 ** 5)
+    fig3d, _ = render_samples(model, n_atoms=2, n_samples=4, index=3, n_steps=10, corrector_steps=1)
+    assert fig3d.layout.title.text == render_sample_set(state, 3)[0].layout.title.text  # same seed, same samples
+
+
+def test_with_progress_leaves_the_model_alone(model):
+    assert with_progress(model, None, 10) is model
+    counted = with_progress(model, lambda *a: None, 10)
+    assert counted is not model and "forward" not in vars(model)
+    with pytest.raises(TypeError, match="progress must be callable"):
+        with_progress(model, 3, 10)
