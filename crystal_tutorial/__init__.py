@@ -14,6 +14,8 @@ Modules, in story order (each imports only modules above it):
 - ``joint``, ``joint_diffusion`` (09): lattice, atom types and conditions.
 - ``csp``, ``benchmark`` (10): crystal structure prediction on perov-5 / carbon-24; scoring as the papers, baselines.
 - ``viz``, ``widgets`` and ``viz_*`` (all): figures, and the pure render functions behind the sliders.
+- ``exercises``, ``teaching`` (all): ``check`` for the exercises and the hint for cells run out of
+  order; the student edition (``python -m crystal_tutorial student-edition``), answer key, Colab cell.
 - ``generate``, ``__main__``: ``python -m crystal_tutorial demo`` and ``... generate``.
 - ``site``: reliable head-less execution (nbclient) with per-section times and kernel memory, and
   ``python -m crystal_tutorial site OUT``, the static website (nbconvert).

@@ -2,6 +2,7 @@
 
     python -m crystal_tutorial demo [--epochs 100] [--timesteps 100] [--lr 1e-3] [--seed 0] [--out DIR] [--json]
     python -m crystal_tutorial generate --model {mlp,pairwise} --n-atoms 4 --n-samples 10 --out DIR
+    python -m crystal_tutorial student-edition OUT
     python -m crystal_tutorial benchmark --dataset perov_5 --n-test 100 --k 1 --seed 0 --weights pretrained --out DIR
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 from .generate import _int_in, _positive, add_generate_arguments, run_generate
+from .teaching import add_student_edition_arguments, run_student_edition
 
 RULE = "=" * 80
 
@@ -117,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="train or load a denoiser and write sampled crystals as CIF")
     add_generate_arguments(gen)
     gen.set_defaults(func=run_generate)
+    student = sub.add_parser("student-edition", help="write the notebooks without solutions, plus answer-key.md")
+    add_student_edition_arguments(student)
+    student.set_defaults(func=run_student_edition)
     site = sub.add_parser("site", help="execute every notebook and write a static website (crystal_tutorial.site)")
     site.add_argument("out", help="output folder (an earlier site there is replaced as a whole)")
     site.add_argument("--notebooks", default=None, help="folder of NN_*.ipynb (default: ./notebooks or the repository's)")

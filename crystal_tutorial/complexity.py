@@ -138,12 +138,13 @@ class PowerLawFit:
     ci_high: float
     r2: float
     confidence: float = 0.95
+    variable: str = "N"        # the swept size, for printing: t ~ N^k, t ~ D^k, t ~ T^k, ...
 
     def predict(self, n) -> np.ndarray:
         return self.prefactor * np.asarray(n, dtype=float) ** self.exponent
 
     def __str__(self) -> str:
-        return (f"t ~ N^{self.exponent:.2f} ({100 * self.confidence:.0f}% CI {self.ci_low:.2f}..{self.ci_high:.2f}, "
+        return (f"t ~ {self.variable}^{self.exponent:.2f} ({100 * self.confidence:.0f}% CI {self.ci_low:.2f}..{self.ci_high:.2f}, "
                 f"R^2 = {self.r2:.3f})")
 
 

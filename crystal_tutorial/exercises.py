@@ -1,15 +1,37 @@
-"""Checkers for the notebooks' exercises.
+"""Checkers for the notebooks' exercises, and a clear message for cells run out of order.
 
-Every exercise cell starts with ``answer = None``; the learner replaces ``None`` by their answer
-and runs the check cell. An unattempted exercise is reported, not failed, so that a notebook
-still runs top to bottom (and in CI) before anyone solves it.
+Every exercise has an answer cell that starts with ``answer = None``; the learner replaces ``None``
+by their answer and runs the check cell below it. An unattempted exercise is reported, not failed,
+so that a notebook still runs top to bottom (and in CI) before anyone solves it.
 
-    check("01.1 density of copper", answer, expected=8.93, rtol=1e-2)
-    check("03.2 ReLU backward", my_backward, test=lambda f: gradient_ok(f))
+    check("01.1 density of copper", answer, expected=8.93, rtol=5e-3)
+    check("03.2 ReLU backward", MyReLU, test=lambda cls: gradient_ok(cls))
+
+``check`` takes a right answer in any reasonable form: numbers as numbers (``0.001``, ``1e-3``,
+``"1e-3"``, ``"90,000"``, ``"36%"``, a NumPy scalar, a list for an array) and a function or class
+whose method still returns ``None`` gets "your ... returned None", not a shape error from NumPy.
+It never prints the expected value.
+
+Each notebook's setup cell calls ``explain_missing_names("NN_name.ipynb")``: from then on a
+``NameError`` (a cell run before the cells it needs) ends with the section of the notebook that
+makes the missing name, e.g. "``skewed`` is made in section "4. Minimum image ..."; run the notebook
+from the top".
 """
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
+import json
+import os
+import re
+from pathlib import Path
+
 import numpy as np
+
+
+class Problem(Exception):
+    """An answer that is unfinished or has the wrong form; ``check`` prints the message as it is."""
 
 
 class Result(str):
@@ -26,24 +48,102 @@ class Result(str):
         """Already printed by :func:`check`; show nothing more when it is a cell's last value."""
 
 
+# ---- answers in any reasonable form ----
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+
+
+def as_number(text: str) -> float:
+    """Read a number typed as text: "0.001", "1e-3", "90,000", "90_000", "36%", "7.85 g/cm3", "2.74 Å".
+
+    A unit after the number is ignored (the question fixes the unit); "%" divides by 100.
+    Raises :class:`Problem` if the text holds no single number.
+    """
+    s = text.strip().replace("_", "").replace("\u2212", "-")   # U+2212 is the typographic minus
+    percent = s.endswith("%")
+    s = s.rstrip("%").strip()
+    head = _THOUSANDS.match(s) or _NUMBER.match(s)
+    rest = s[head.end():].strip() if head else s
+    unit_ok = not rest or (re.match(r"[^\W\d_]|°", rest) and not re.search(r"(^|[\s,;=])[+-]?\.?\d", rest))
+    if head is None or not unit_ok:
+        raise Problem(f"your answer is the text {text!r}; give a number, e.g. answer = 0.25")
+    value = float(head.group(0).replace(",", ""))
+    return value / 100 if percent else value
+
+
+def _as_array(answer, name="your answer") -> np.ndarray:
+    """The answer as a float array; numbers typed as text are read as numbers."""
+    if isinstance(answer, (bool, np.bool_)):
+        raise Problem(f"{name} is {answer}, a truth value; the exercise asks for a number")
+    if callable(answer):
+        raise Problem(f"{name} is a function or class; the exercise asks for a number "
+                      "(call your function and store its result)")
+    if isinstance(answer, str):
+        return np.asarray(as_number(answer))
+    if isinstance(answer, (list, tuple)):
+        answer = [as_number(a) if isinstance(a, str) else a for a in answer]
+    try:
+        return np.asarray(answer, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise Problem(f"{name} ({type(answer).__name__}) cannot be read as numbers: {exc}") from None
+
+
+def _close(answer, expected, rtol: float, atol: float) -> bool:
+    a, e = _as_array(answer), np.asarray(expected, dtype=float)
+    if a.size != e.size or np.squeeze(a).shape != np.squeeze(e).shape:
+        raise Problem(f"your answer has shape {a.shape}; expected {e.size} number(s), shape {e.shape}")
+    if not np.all(np.isfinite(a)):
+        raise Problem("your answer contains NaN or infinity")
+    return bool(np.allclose(np.squeeze(a), np.squeeze(e), rtol=rtol, atol=atol))
+
+
+def _returns_something(f, label):
+    """``f`` wrapped so that returning None raises a Problem that names it (an unfinished stub)."""
+    @functools.wraps(f)
+    def guarded(*args, **kwargs):
+        out = f(*args, **kwargs)
+        if out is None:
+            raise Problem(f"your {label} returned None: it is not finished yet (it needs a `return ...`)")
+        return out
+    return guarded
+
+
+def _guard(answer):
+    """Functions and classes from the learner, with every own public method guarded against None."""
+    if inspect.isclass(answer):
+        own = {k: v for k, v in vars(answer).items() if inspect.isfunction(v) and not k.startswith("_")}
+        if not own:
+            return answer
+        methods = {k: _returns_something(v, f"{answer.__name__}.{k}") for k, v in own.items()}
+        return type(answer.__name__, (answer,), methods)
+    if inspect.isfunction(answer):
+        return _returns_something(answer, f"{answer.__name__}()" if answer.__name__ != "<lambda>" else "function")
+    return answer
+
+
 def check(name: str, answer, expected=None, *, rtol: float = 1e-6, atol: float = 0.0, test=None,
           hint: str = "") -> Result:
     """Compare ``answer`` with ``expected`` (numbers or arrays, to ``rtol``/``atol``), or run ``test(answer)``.
 
-    ``test`` returns True/False (or raises). Prints and returns the verdict; ``None`` as answer
-    means "not attempted yet".
+    ``test`` returns True/False (or raises). A number typed as text is read as a number first (see
+    :func:`as_number`). Prints and returns the verdict (never the expected value); ``None`` as
+    answer means "not attempted yet".
     """
     if answer is None:
         verdict = Result(f"[ ] {name}: not attempted yet - replace None with your answer and re-run", None)
     else:
         try:
             if test is not None:
-                ok = bool(test(answer))
+                given = as_number(answer) if isinstance(answer, str) else _guard(answer)
+                ok = bool(test(given))
             else:
-                a = np.asarray(answer, dtype=float)
-                e = np.asarray(expected, dtype=float)
-                ok = a.shape == e.shape and bool(np.allclose(a, e, rtol=rtol, atol=atol))
+                ok = _close(answer, expected, rtol, atol)
             problem = ""
+        except Problem as exc:
+            ok, problem = False, f" - {exc}"
+        except NameError as exc:   # most often a cell above has not run: say which one
+            ok, problem = False, f" ({type(exc).__name__}: {exc}). {missing_name_hint(exc.name, _notebook)}"
         except Exception as exc:  # the learner's code may fail in any way; say how
             ok, problem = False, f" ({type(exc).__name__}: {exc})"
         if ok:
@@ -52,3 +152,89 @@ def check(name: str, answer, expected=None, *, rtol: float = 1e-6, atol: float =
             verdict = Result(f"[!] {name}: not yet{problem}. {hint}".rstrip(), False)
     print(verdict)
     return verdict
+
+
+# ---- cells run out of order ----
+
+_notebook: Path | None = None   # set by explain_missing_names: the notebook this kernel runs
+
+def names_made(source: str) -> set[str]:
+    """Names that a code cell's top level assigns, defines or imports (IPython magics are skipped)."""
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    made: set[str] = set()
+
+    def visit(node):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            made.add(node.name)
+            return                                   # names inside a function are its own
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            made.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            made.update((a.asname or a.name).split(".")[0] for a in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return made
+
+
+def where_made(notebook, name: str) -> str | None:
+    """Which part of ``notebook`` (a path) first makes ``name``: 'section "4. ..."' or 'the setup cell'."""
+    cells = json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]
+    section = None
+    for cell in cells:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "markdown":
+            headings = re.findall(r"^##+\s+(.+?)\s*$", source, flags=re.M)
+            section = headings[-1] if headings else section
+        elif cell["cell_type"] == "code" and name in names_made(source):
+            return f'section "{section}"' if section else "the setup cell at the top"
+    return None
+
+
+def missing_name_hint(name: str | None, notebook=None) -> str:
+    """The sentence added to a NameError: where ``name`` is made, and to run from the top."""
+    how = "run the notebook from the top (Run > Run All Cells, or Kernel > Restart Kernel and Run All Cells)"
+    where = None
+    if name and notebook is not None and Path(notebook).is_file():
+        try:
+            where = where_made(notebook, name)
+        except (OSError, ValueError, KeyError):
+            where = None
+    if where:
+        return f"`{name}` is made in {where} of this notebook: {how}, or run that section first."
+    return f"If `{name}` is made by a cell above, {how}."
+
+
+def explain_missing_names(notebook: str) -> None:
+    """Called by a notebook's setup cell: a later NameError also says which section makes the name.
+
+    ``notebook`` is the notebook's file name; it is looked up in the kernel's working folder (the
+    notebook's own folder in Jupyter and nbval). Outside IPython this does nothing. A cell run
+    *before* the setup cell cannot be helped (nothing is installed yet): the first markdown cell
+    of every notebook says what that bare ``NameError`` means.
+    """
+    if not isinstance(notebook, str) or not notebook.endswith(".ipynb"):
+        raise ValueError(f"notebook must be a notebook file name ending in .ipynb, got {notebook!r}")
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    global _notebook
+    path = _notebook = Path(os.getcwd()) / notebook
+
+    def handler(self, etype, value, tb, tb_offset=None):
+        stb = self.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+        stb = list(stb) + ["", "Hint: " + missing_name_hint(getattr(value, "name", None), path)]
+        self._showtraceback(etype, value, stb)   # IPython leaves showing the error to a custom handler
+
+    shell.set_custom_exc((NameError,), handler)

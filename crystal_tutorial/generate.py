@@ -62,8 +62,8 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
     parser.add_argument("--train-seconds", type=_positive, default=None, metavar="X",
                         help="training time budget in seconds (default: 30 for pairwise, 100 epochs for mlp)")
     parser.add_argument("--lattice-a", type=_positive, default=5.0, metavar="A", help="edge of the cubic cell in Å; default 5.0")
-    parser.add_argument("--temperature", type=_positive, default=0.5, metavar="T",
-                        help="pairwise sampling temperature (score multiplier 1/T); default 0.5")
+    parser.add_argument("--temperature", type=_positive, default=0.5, metavar="TAU",
+                        help="pairwise sampling temperature tau (score multiplier 1/tau); default 0.5")
     parser.add_argument("--symprec", type=_positive, default=0.25, metavar="TOL", help="spglib tolerance in Å; default 0.25")
     parser.add_argument("--density", type=_positive, default=None, metavar="D",
                         help="joint model: target density in g/cm^3 (default: no density condition)")

@@ -6,7 +6,9 @@ draws on the axes it is given); none keeps state. Timings come from ``crystal_tu
 """
 from __future__ import annotations
 
+import re
 import time
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -46,15 +48,29 @@ def interleaved_sweep(make_input, fn, sizes, rounds: int = 3, repeats: int = 1, 
     return Sweep(sweeps[0].sizes, pooled)
 
 
-def fit_sweep(sweep: Sweep, statistic: str = "min", confidence: float = 0.95) -> PowerLawFit:
+def fit_sweep(sweep: Sweep, statistic: str = "min", confidence: float = 0.95, variable: str = "N") -> PowerLawFit:
     """Power law fitted to the fastest (``"min"``) or the median repeat at each size.
+
+    ``variable`` names the swept size in the printed fit ("t ~ P^1.02" for a sweep over parameters P).
 
     On a shared machine other processes only ever add time to a run, so the fastest repeat is
     the closest to the cost of the code itself (the advice of Python's ``timeit`` documentation);
     ``Sweep.fit`` uses the median.
     """
     times = _times(sweep, statistic)  # (K,) seconds; validates sweep and statistic
-    return fit_power_law(sweep.sizes, times, confidence)
+    return _named(fit_power_law(sweep.sizes, times, confidence), variable)
+
+
+def _named(fit: PowerLawFit, variable: str) -> PowerLawFit:
+    if not isinstance(variable, str) or not variable.strip():
+        raise ValueError(f"variable must be a non-empty name such as 'N' or 'D', got {variable!r}")
+    return replace(fit, variable=variable.strip())
+
+
+def _variable_of(xlabel: str) -> str:
+    """The size a plot sweeps, from its axis label: "hidden width D" -> "D", "rows N (atoms)" -> "N"."""
+    found = re.search(r"\b([A-Z])\b", xlabel)
+    return found.group(1) if found else "N"
 
 
 def window(sweep: Sweep, low: float, high: float) -> Sweep:
@@ -82,17 +98,18 @@ def _tidy_log_axis(axis, low: float, high: float):
 
 
 def plot_sweep(ax, sweep: Sweep, claimed: float | None = None, label: str = "", color=None,
-               statistic: str = "min", xlabel: str = "size N") -> PowerLawFit:
+               statistic: str = "min", xlabel: str = "size N", variable: str | None = None) -> PowerLawFit:
     """Draw one sweep on log-log axes ``ax``: measured times, the fitted line, the claimed slope.
 
     Points are the ``statistic`` of the repeats at each size, with a bar from the fastest to the
     slowest repeat. The fitted line t = c N^k is labelled with k and its 95% interval; the claimed
-    exponent (if given) is a dashed line through the middle of the data. Returns the fit.
+    exponent (if given) is a dashed line through the middle of the data. Returns the fit, which
+    prints with ``variable`` (default: the capital letter in ``xlabel``, e.g. "t ~ D^1.8").
     """
     if claimed is not None and (isinstance(claimed, bool) or not isinstance(claimed, Real)):
         raise TypeError(f"claimed must be a number (an exponent) or None, got {type(claimed).__name__}")
     t = _times(sweep, statistic)  # (K,) seconds
-    fit = fit_power_law(sweep.sizes, t)
+    fit = _named(fit_power_law(sweep.sizes, t), _variable_of(xlabel) if variable is None else variable)
     n = np.asarray(sweep.sizes, dtype=float)  # (K,)
     lo = np.array([x.min for x in sweep.timings])
     hi = np.array([x.max for x in sweep.timings])
@@ -191,6 +208,13 @@ def time_min_distance(n_atoms: int, seed: int = 0, repeats: int = 3, brute_force
     return out
 
 
+def _ratio(t_brute: float, t_cells: float) -> str:
+    """"3.2x slower" or "1.5x faster": the brute force against the cell list, never "1x slower"."""
+    r = t_brute / t_cells
+    x = r if r >= 1 else 1 / r
+    return (f"{x:,.0f}x" if x >= 10 else f"{x:.2g}x") + (" slower" if r >= 1 else " faster")
+
+
 def render_min_distance_timing(n_atoms: int = 400, fits: dict | None = None, seed: int = 0):
     """The slider's view: brute force and cell list on one random structure of ``n_atoms`` atoms.
 
@@ -219,11 +243,11 @@ def render_min_distance_timing(n_atoms: int = 400, fits: dict | None = None, see
     if live:
         ax.plot(n_atoms, r["t_brute"], "s", color="C3", ms=10, label="brute force, now")
         brute = f"brute force {r['t_brute'] * 1e3:.3g} ms"
-        ratio = f" ({r['t_brute'] / r['t_cells']:.0f}x slower)"
+        ratio = f" ({_ratio(r['t_brute'], r['t_cells'])} than the cell list)"
     elif "brute force" in fits:
         t_pred = float(fits["brute force"].predict(n_atoms))
         ax.plot(n_atoms, t_pred, "s", mfc="none", color="C3", ms=10, label="brute force, predicted")
-        brute, ratio = f"brute force predicted {t_pred:.3g} s", f" ({t_pred / r['t_cells']:.0f}x)"
+        brute, ratio = f"brute force predicted {t_pred:.3g} s", f" ({_ratio(t_pred, r['t_cells'])} than the cell list)"
     else:
         brute, ratio = "brute force not run", ""
     ax.set_xscale("log")
@@ -236,5 +260,5 @@ def render_min_distance_timing(n_atoms: int = 400, fits: dict | None = None, see
     ax.set_title(f"N = {n_atoms}: cell list {r['t_cells'] * 1e3:.3g} ms, {brute}{ratio}\n"
                  f"d_min = {r['d_cells']:.4f} Å; brute-force memory about "
                  f"{f'{memory / 1e9:.3g} GB' if memory >= 1e9 else f'{memory / 1e6:.3g} MB'}", fontsize=9)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.14, top=0.85)  # fixed margins: tight_layout is slow
     return fig

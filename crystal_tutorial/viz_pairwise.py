@@ -173,7 +173,7 @@ def render_sample_set(state: dict, index: int = 0):
     ax.set_xlabel(f"prototype recognised by spglib (symprec {state['symprec']} Å)")
     ax.set_title(f"{state['n_atoms']} atoms, temperature τ = {state['temperature']:g}, "
                  f"{state['corrector_steps']} corrector steps")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.14, right=0.97, bottom=0.2, top=0.86)  # fixed margins: fast slider
     return fig3d, fig
 
 
@@ -226,7 +226,8 @@ def train_run(n_freq: int = 4, hidden: int = 48, train_steps: int = 200, warm_st
     n_freq = _check("n_freq", n_freq, integer=True)
     hidden = _check("hidden", hidden, integer=True)
     train_steps = _check("train_steps", train_steps, integer=True)
-    config = TorusConfig(n_freq=n_freq, hidden=hidden, max_steps=train_steps, seed=seed, progress=False)
+    config = TorusConfig(n_freq=n_freq, hidden=hidden, max_steps=train_steps, seed=seed, progress=False,
+                         max_seconds=3600.0)             # the step budget decides, not the wall clock
     model = config.build_model()
     pretrained, _ = load_model()
     warm = bool(warm_start) and pretrained.config() == model.config()

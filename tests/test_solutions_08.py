@@ -33,4 +33,5 @@ def test_solution_3_monte_carlo_norm():
     rng = np.random.default_rng(0)
     answer = np.sqrt(np.mean(wrapped_normal_score(0.3 * rng.standard_normal(200_000), 0.3) ** 2))
     assert check("08.3", answer, expected=score_norm(0.3), rtol=0.02).ok
+    assert round(answer, 1) == 1.5  # "about 1.5", the value the solution states
     assert not check("08.3", 1 / 0.3, expected=score_norm(0.3), rtol=0.02).ok

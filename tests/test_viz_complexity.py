@@ -131,3 +131,24 @@ def test_render_min_distance_timing_rejects_bad_values():
         render_min_distance_timing(10, fits={"brute force": 2.0})
     fig = render_min_distance_timing(N_ATOMS_RANGE[1], fits=None)  # no fit: nothing predicted
     assert "brute force not run" in fig.axes[0].get_title()
+
+
+def test_fits_print_the_swept_variable_and_ratios_say_faster_or_slower():
+    """Notebook 07 printed "t ~ N^k" for sweeps over D, T, E, P and "(1x slower)" for a faster brute force."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from crystal_tutorial.complexity import Sweep, Timing
+    from crystal_tutorial.viz_complexity import _ratio, fit_sweep, plot_sweep
+
+    sizes = np.array([10, 20, 40, 80])
+    sweep = Sweep(sizes, tuple(Timing(np.full(2, 1e-6 * n ** 2)) for n in sizes))   # exactly t = c n^2
+    ax = Figure().add_subplot()
+    assert str(plot_sweep(ax, sweep, xlabel="hidden width D")).startswith("t ~ D^2.00")
+    assert str(plot_sweep(ax, sweep, xlabel="diffusion steps T")).startswith("t ~ T^")
+    assert str(plot_sweep(ax, sweep, xlabel="rows N (atoms)")).startswith("t ~ N^")
+    assert str(fit_sweep(sweep, variable="P")).startswith("t ~ P^")
+    assert str(fit_sweep(sweep)).startswith("t ~ N^")
+    assert _ratio(1.66e-3, 1.8e-3) == "1.1x faster" and _ratio(3e-3, 1e-3) == "3x slower"
+    assert _ratio(2.0, 1e-3) == "2,000x slower"

@@ -1,0 +1,251 @@
+"""Teaching kit: the student edition of the notebooks, the answer key, and the notebooks' opening cells.
+
+Every exercise in ``notebooks/`` is a run of tagged cells (cell metadata ``tags``):
+
+- ``exercise``: the prompt (markdown) and the answer cell(s) the student edits (``answer = None``);
+- ``check``: the code cell(s) that call ``check(...)`` (they never show the expected value);
+- ``solution``: one markdown cell holding only ``<details><summary>Solution</summary> ... </details>``,
+  with a fenced ```` ```python ```` block that sets ``answer`` (open exercises without a check may
+  have a solution without code).
+
+``python -m crystal_tutorial student-edition OUT`` writes every notebook without its ``solution``
+cells (byte for byte the same otherwise) and ``OUT/answer-key.md`` with all solutions by notebook
+and exercise.
+
+    write_student_edition("class-2027")          # notebooks/ -> class-2027/*.ipynb + answer-key.md
+    exercises(nbformat.read(path, as_version=4)) # [Exercise(name="01.1 density of BCC iron", ...), ...]
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .files import atomic_write_text
+
+TAGS = ("exercise", "check", "solution")
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"   # the repository's notebooks
+MARKER = ".student-edition.json"                                    # lists what a student edition holds
+
+# The repository Colab installs the package from: the single place to set it (README, "Colab").
+COLAB_REPOSITORY = "https://github.com/YOUR-ACCOUNT/crystal-diffusion-from-scratch"
+
+RUN_FROM_THE_TOP = (
+    "> **Run this notebook from the top** (Run ▸ Run All Cells, or Kernel ▸ Restart Kernel and Run All\n"
+    "> Cells): each cell uses what the cells above it made. `NameError: name 'np' is not defined` means\n"
+    "> the setup cell has not run since the kernel (re)started; after the setup cell, a missing name\n"
+    "> says which section to run first.\n")
+
+
+def colab_cell_source(repository: str = COLAB_REPOSITORY) -> str:
+    """The first code cell of every notebook: installs the package in Google Colab, does nothing elsewhere."""
+    if not isinstance(repository, str) or not re.fullmatch(r"https://\S+", repository):
+        raise ValueError(f"repository must be an https:// address, got {repository!r}")
+    return (
+        "# Opened in Google Colab? This cell installs the tutorial's package there; anywhere else it does nothing.\n"
+        f'REPOSITORY = "{repository}"   # README, "Colab"\n'
+        "import sys\n"
+        'if "google.colab" in sys.modules:\n'
+        "    import importlib.util, subprocess\n"
+        '    if "YOUR-ACCOUNT" in REPOSITORY:\n'
+        '        raise RuntimeError("Set REPOSITORY in this cell to the GitHub address of the tutorial (README, Colab).")\n'
+        '    if importlib.util.find_spec("crystal_tutorial") is None:\n'
+        '        subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"git+{REPOSITORY}"], check=True)\n'
+        "    from google.colab import output\n"
+        "    output.enable_custom_widget_manager()   # lets Colab show the ipywidgets sliders")
+
+
+# ---- reading the exercises of a notebook ----
+
+def tags(cell) -> list[str]:
+    """The cell's tags among ``TAGS``."""
+    return [t for t in cell.get("metadata", {}).get("tags", []) if t in TAGS]
+
+
+def cell_text(cell) -> str:
+    source = cell["source"]
+    return source if isinstance(source, str) else "".join(source)
+
+
+_DETAILS = re.compile(r"\A\s*<details>\s*<summary>.*?</summary>\s*(.*?)\s*</details>\s*\Z", re.S)
+_PYTHON = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
+_CHECK_NAME = re.compile(r"""\bcheck\(\s*(["'])(.+?)\1""")
+
+
+def solution_body(source: str) -> str:
+    """What a solution cell folds away (the text inside ``<details>``); ValueError if it is not one block."""
+    match = _DETAILS.match(source)
+    if match is None:
+        raise ValueError("a solution cell must hold exactly one <details><summary>...</summary> ... </details> block")
+    return match.group(1)
+
+
+def solution_code(source: str) -> str:
+    """The Python code of a solution cell (its fenced python blocks joined), or "" if it has none."""
+    return "\n".join(block.rstrip() for block in _PYTHON.findall(solution_body(source)))
+
+
+@dataclass
+class Exercise:
+    """One exercise: the cells (indices into the notebook) of its prompt, answer, check and solution."""
+
+    name: str = ""                                   # "01.1 density of BCC iron" (from its check call)
+    prompt: list[int] = field(default_factory=list)   # markdown cells tagged "exercise"
+    answer: list[int] = field(default_factory=list)   # code cells tagged "exercise"
+    check: list[int] = field(default_factory=list)
+    solution: list[int] = field(default_factory=list)
+
+
+def exercises(nb) -> list[Exercise]:
+    """The notebook's exercises, in order. A new exercise starts at an ``exercise`` cell that follows
+    a ``check`` or ``solution`` cell; untagged cells in between are ignored."""
+    found: list[Exercise] = []
+    last = None
+    for i, cell in enumerate(nb["cells"]):
+        cell_tags = tags(cell)
+        if not cell_tags:
+            continue
+        tag = cell_tags[0]
+        if not found or (tag == "exercise" and last in ("check", "solution")) or (tag == "check" and last == "solution"):
+            found.append(Exercise())
+        ex = found[-1]
+        if tag == "exercise":
+            (ex.prompt if cell["cell_type"] == "markdown" else ex.answer).append(i)
+        elif tag == "check":
+            ex.check.append(i)
+            names = _CHECK_NAME.findall(cell_text(cell))
+            if names and not ex.name:
+                ex.name = names[0][1]
+        else:
+            ex.solution.append(i)
+        last = tag
+    for k, ex in enumerate(found, start=1):
+        if not ex.name:
+            bold = re.search(r"\*\*(.+?)\*\*", "".join(cell_text(nb["cells"][i]) for i in ex.prompt))
+            ex.name = bold.group(1).strip(" .") if bold else f"exercise {k}"
+    return found
+
+
+# ---- the student edition and the answer key ----
+
+def _title(nb, path: Path) -> str:
+    first = cell_text(nb["cells"][0]).splitlines() if nb["cells"] else []
+    return first[0].lstrip("# ").strip() if first and first[0].startswith("#") else path.stem
+
+
+def student_notebook(text: str) -> str:
+    """A notebook's JSON text without its ``solution`` cells, in the repository's format (nbformat's)."""
+    nb = json.loads(text)
+    nb["cells"] = [c for c in nb["cells"] if "solution" not in tags(c)]
+    return json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
+def answer_key(paths) -> str:
+    """Markdown with every exercise's prompt and folded solution, by notebook."""
+    lines = ["# Answer key", "",
+             "For instructors: the solutions that the student edition leaves out, made by",
+             "`python -m crystal_tutorial student-edition`. A solution's code block sets `answer`: paste it",
+             "into a new cell below the exercise's answer cell and run the check cell, which then says \"correct\".",
+             ""]
+    for path in paths:
+        path = Path(path)
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        found = exercises(nb)
+        if not found:
+            continue
+        lines += [f"## {_title(nb, path)} (`{path.name}`)", ""]
+        for ex in found:
+            lines += [f"### {ex.name}", ""]
+            lines += [cell_text(nb["cells"][i]).strip() + "\n" for i in ex.prompt]
+            for i in ex.solution:
+                lines += ["**Solution.**", "", solution_body(cell_text(nb["cells"][i])).strip(), ""]
+            if not ex.solution:
+                lines += ["*(open exercise: no folded solution)*", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _previous_edition(out: Path) -> bool:
+    """True if ``out`` holds exactly the files a previous ``student-edition`` run wrote there."""
+    marker = out / MARKER
+    try:
+        listed = set(json.loads(marker.read_text(encoding="utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    present = {p.name for p in out.iterdir()}
+    return present <= listed | {MARKER} and all((out / name).is_file() for name in present)
+
+
+def write_student_edition(out, notebooks=None) -> list[Path]:
+    """Write the student edition of ``notebooks`` (default: the repository's) to the folder ``out``.
+
+    ``out`` must not exist, be empty, or be a previous student edition (which is replaced as a whole:
+    the new edition is built in a temporary folder beside it and moved into place when complete).
+    Returns the written paths.
+    """
+    if not isinstance(out, (str, Path)) or str(out).strip() in ("", "."):
+        raise ValueError(f"out must name a folder, got {out!r}")
+    out = Path(out)
+    source = Path(notebooks) if notebooks is not None else NOTEBOOKS
+    paths = sorted(source.glob("[0-9][0-9]_*.ipynb"))
+    if not paths:
+        raise FileNotFoundError(f"no notebooks (NN_name.ipynb) in {source}")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out {out} exists and is not a folder")
+    replace = out.is_dir() and any(out.iterdir())
+    if replace and not _previous_edition(out):
+        raise ValueError(f"out {out} is not empty and is not a previous student edition; "
+                         "choose a new folder (nothing was written)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        names = []
+        for path in paths:
+            atomic_write_text(tmp / path.name, student_notebook(path.read_text(encoding="utf-8")))
+            names.append(path.name)
+        atomic_write_text(tmp / "answer-key.md", answer_key(paths))
+        names.append("answer-key.md")
+        atomic_write_text(tmp / MARKER, json.dumps({"files": names}, indent=1) + "\n")
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            out.rename(old / out.name)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return [out / name for name in names]
+
+
+def write_colab_cells(repository: str = COLAB_REPOSITORY, notebooks=None) -> list[Path]:
+    """Set the Colab install cell (the first code cell) of every notebook to install from ``repository``."""
+    import nbformat
+    source = colab_cell_source(repository)
+    changed = []
+    for path in sorted((Path(notebooks) if notebooks is not None else NOTEBOOKS).glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        first = next((c for c in nb.cells if c.cell_type == "code"), None)
+        if first is None or "google.colab" not in first.source:
+            raise ValueError(f"{path.name}: its first code cell is not the Colab install cell")
+        if first.source != source:
+            first.source = source
+            atomic_write_text(path, nbformat.writes(nb) + "\n")
+            changed.append(path)
+    return changed
+
+
+def add_student_edition_arguments(parser) -> None:
+    """The ``student-edition`` subcommand's arguments (registered by ``__main__``)."""
+    parser.add_argument("out", help="folder for the student notebooks and answer-key.md "
+                                    "(new, empty, or a previous student edition, which is replaced)")
+    parser.add_argument("--notebooks", default=None, help=f"folder of the notebooks (default: {NOTEBOOKS})")
+
+
+def run_student_edition(args) -> int:
+    written = write_student_edition(args.out, args.notebooks)
+    print(f"Wrote {len(written) - 1} student notebooks (solutions removed) and answer-key.md to {args.out}/")
+    return 0
