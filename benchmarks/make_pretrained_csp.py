@@ -1,7 +1,7 @@
 """Train the shipped CSP weights (crystal_tutorial/data/csp_<dataset>.npz) on a benchmark's val split.
 
-    nice -n 10 python benchmarks/make_pretrained_csp.py --dataset perov_5 --steps 30000
-    nice -n 10 python benchmarks/make_pretrained_csp.py --dataset carbon_24 --steps 8000 --batch-size 32
+    nice -n 10 python benchmarks/make_pretrained_csp.py --dataset perov_5 --steps 15000
+    nice -n 10 python benchmarks/make_pretrained_csp.py --dataset carbon_24 --steps 3000 --batch-size 16 --save-every 500
 
 There is no train split in the shipped data: the model trains on val and is evaluated on test
 (DATA.md). Budgets are in steps and the seed is fixed, so a rerun gives the same weights (up to
@@ -24,7 +24,7 @@ from crystal_tutorial.csp import PRETRAINED_CSP, CSPConfig, save_csp, train_csp 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--dataset", choices=sorted(PRETRAINED_CSP), default="perov_5")
-    p.add_argument("--steps", type=int, default=30000)
+    p.add_argument("--steps", type=int, default=15000)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)

@@ -16,7 +16,8 @@ Modules, in story order (each imports only modules above it):
 - ``viz``, ``widgets`` and ``viz_*`` (all): figures, and the pure render functions behind the sliders.
 - ``exercises``, ``teaching`` (all): ``check`` for the exercises and the hint for cells run out of
   order; the student edition (``python -m crystal_tutorial student-edition``), answer key, Colab cell.
-- ``generate``, ``__main__``: ``python -m crystal_tutorial demo`` and ``... generate``.
+- ``generate``, ``runs``, ``__main__``: ``python -m crystal_tutorial demo`` and ``... generate``; run folders
+  that appear only when complete, the memory rule (``runs`` is used by ``joint_diffusion``'s command too).
 - ``site``: reliable head-less execution (nbclient) with per-section times and kernel memory, and
   ``python -m crystal_tutorial site OUT``, the static website (nbconvert).
 """

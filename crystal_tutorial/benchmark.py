@@ -246,7 +246,7 @@ def perovskite_template(targets, assign="learned", stats=None, rng=None) -> list
 
 
 # --- the whole table: model and baselines on the same structures ----------------------------------
-SAMPLER = {"T": 100, "corrector_steps": 5, "temperature": 0.5}  # sample_csp settings of the shipped results
+SAMPLER = {"T": 100, "corrector_steps": 2, "temperature": 0.5}  # sample_csp settings of the shipped results (bench_csp.py)
 
 
 def method_names(dataset: str) -> list[str]:
@@ -321,7 +321,8 @@ def add_benchmark_arguments(parser):
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--weights", default="pretrained", help="a csp.save_csp file, or 'pretrained' (default)")
     parser.add_argument("--processes", type=_int_in(1, 64), default=2, help="matching processes (default 2)")
-    parser.add_argument("--out", required=True, help="output folder (new or empty)")
+    parser.add_argument("--out", required=True, help="output folder (new, empty, or a finished run with --overwrite)")
+    parser.add_argument("--overwrite", action="store_true", help="replace a finished run in --out as a whole")
     return parser
 
 
@@ -331,8 +332,9 @@ def run_benchmark(args, log=print) -> int:
     OUT/predictions/<material_id>_<j>.cif are the model's (generated cell) predictions, j = 0..k-1;
     OUT/baselines/<method>/<material_id>_<j>.cif the other rows'. results.json holds every number of the
     table (match rate, RMSE, validity per method, plus the papers' figures); wall times sit under
-    "timings", so the same seed writes the same bytes everywhere else. Files are written atomically and
-    OUT must be new or empty, so two runs never mix.
+    "timings", so the same seed writes the same bytes everywhere else. The run is built in a temporary
+    folder and moved onto OUT when complete (``runs.RunFolder``: OUT must be new, empty, or a finished run
+    with ``--overwrite``), so two runs never mix.
     """
     import json
     import re
@@ -342,34 +344,32 @@ def run_benchmark(args, log=print) -> int:
     from .crystals import benchmark_ids, write_cif
     from .csp import load_csp
     from .files import atomic_path, atomic_write_text
-    from .generate import _fail
-    out = Path(args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        _fail(f"--out: {out} exists and is not an empty folder (runs never mix; choose a new folder)")
+    from .runs import RunFolder, UsageError
+    run = RunFolder(args.out, "benchmark", overwrite=getattr(args, "overwrite", False))
     weights = args.dataset if args.weights in (None, "pretrained") else Path(args.weights)
     try:
         model, meta = load_csp(weights)
     except (FileNotFoundError, ValueError) as exc:
-        _fail(f"--weights: {exc}")
+        raise UsageError(f"--weights: {exc}") from None
     start = time.perf_counter()
-    table = run_table(args.dataset, args.n_test, args.k, args.seed, model, args.processes)
-    ids = benchmark_ids(args.dataset, "test")[:args.n_test]
-    (out / "predictions").mkdir(parents=True, exist_ok=True)
-    for name, preds in table["predictions"].items():          # loop over methods, structures, samples
-        folder = out / "predictions" if name == "CSP model, generated cell" else \
-            out / "baselines" / re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-        folder.mkdir(parents=True, exist_ok=True)
-        for mid, row in zip(ids, preds):
-            for j, crystal in enumerate(row):
-                with atomic_path(folder / f"{mid}_{j}.cif") as tmp:
-                    write_cif(crystal, tmp)
-    results = {"dataset": args.dataset, "split": "test", "trained_on": "val (no train split shipped; DATA.md)",
-               "n_test": args.n_test, "k": args.k, "seed": args.seed, "weights": str(weights),
-               "training": meta.get("extra", {}), "matcher": dict(MATCHER_SETTINGS), "sampler": SAMPLER,
-               "results": table["results"], "published": published_rows(args.dataset),
-               "timings": {"seconds": table["seconds"], "total": round(time.perf_counter() - start, 2)}}
-    atomic_write_text(out / "results.json", json.dumps(results, indent=2) + "\n")
+    with run:
+        table = run_table(args.dataset, args.n_test, args.k, args.seed, model, args.processes)
+        ids = benchmark_ids(args.dataset, "test")[:args.n_test]
+        for name, preds in table["predictions"].items():      # loop over methods, structures, samples
+            folder = run.tmp / "predictions" if name == "CSP model, generated cell" else \
+                run.tmp / "baselines" / re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+            folder.mkdir(parents=True, exist_ok=True)
+            for mid, row in zip(ids, preds):
+                for j, crystal in enumerate(row):
+                    with atomic_path(folder / f"{mid}_{j}.cif") as tmp:
+                        write_cif(crystal, tmp)
+        results = {"dataset": args.dataset, "split": "test", "trained_on": "val (no train split shipped; DATA.md)",
+                   "n_test": args.n_test, "k": args.k, "seed": args.seed, "weights": str(args.weights),
+                   "training": meta.get("extra", {}), "matcher": dict(MATCHER_SETTINGS), "sampler": SAMPLER,
+                   "results": table["results"], "published": published_rows(args.dataset),
+                   "timings": {"seconds": table["seconds"], "total": round(time.perf_counter() - start, 2)}}
+        atomic_write_text(run.tmp / "results.json", json.dumps(results, indent=2) + "\n")
     head = table["results"]["CSP model, generated cell"]
-    log(f"wrote results.json and {args.n_test * args.k} predictions per method to {out}/: CSP model "
+    log(f"wrote results.json and {args.n_test * args.k} predictions per method to {run.out}/: CSP model "
         f"{head['match_rate']}% match, RMSE {head['rmse']}")
     return 0

@@ -8,7 +8,8 @@ so that a notebook still runs top to bottom (and in CI) before anyone solves it.
     check("03.2 ReLU backward", MyReLU, test=lambda cls: gradient_ok(cls))
 
 ``check`` takes a right answer in any reasonable form: numbers as numbers (``0.001``, ``1e-3``,
-``"1e-3"``, ``"90,000"``, ``"36%"``, a NumPy scalar, a list for an array) and a function or class
+``"1e-3"``, ``"90,000"``, ``"36%"`` as 0.36 or as 36, a NumPy scalar, a list for an array; an
+answer in words stays text for a ``test``), and a function or class
 whose method still returns ``None`` gets "your ... returned None", not a shape error from NumPy.
 It never prints the expected value.
 
@@ -89,7 +90,18 @@ def _as_array(answer, name="your answer") -> np.ndarray:
         raise Problem(f"{name} ({type(answer).__name__}) cannot be read as numbers: {exc}") from None
 
 
+def _percent_readings(answer):
+    """"36%" may mean 0.36 (a fraction) or 36 (a question that asks in %): both readings, else the answer."""
+    if isinstance(answer, str) and answer.strip().endswith("%"):
+        value = as_number(answer)
+        return [value, value * 100]
+    return [answer]
+
+
 def _close(answer, expected, rtol: float, atol: float) -> bool:
+    readings = _percent_readings(answer)
+    if len(readings) > 1:
+        return any(_close(r, expected, rtol, atol) for r in readings)
     a, e = _as_array(answer), np.asarray(expected, dtype=float)
     if a.size != e.size or np.squeeze(a).shape != np.squeeze(e).shape:
         raise Problem(f"your answer has shape {a.shape}; expected {e.size} number(s), shape {e.shape}")
@@ -122,12 +134,23 @@ def _guard(answer):
     return answer
 
 
+def _test_readings(answer):
+    """What a ``test`` is given: a number typed as text as a number (both readings of a percentage),
+    other text as it is, functions and classes guarded against returning None."""
+    if isinstance(answer, str):
+        try:
+            return _percent_readings(answer) if answer.strip().endswith("%") else [as_number(answer)]
+        except Problem:
+            return [answer]   # an answer in words, e.g. "novel"
+    return [_guard(answer)]
+
+
 def check(name: str, answer, expected=None, *, rtol: float = 1e-6, atol: float = 0.0, test=None,
           hint: str = "") -> Result:
     """Compare ``answer`` with ``expected`` (numbers or arrays, to ``rtol``/``atol``), or run ``test(answer)``.
 
     ``test`` returns True/False (or raises). A number typed as text is read as a number first (see
-    :func:`as_number`). Prints and returns the verdict (never the expected value); ``None`` as
+    :func:`as_number`; "36%" passes if 0.36 or 36 is right), other text is given to ``test`` as it is. Prints and returns the verdict (never the expected value); ``None`` as
     answer means "not attempted yet".
     """
     if answer is None:
@@ -135,15 +158,19 @@ def check(name: str, answer, expected=None, *, rtol: float = 1e-6, atol: float =
     else:
         try:
             if test is not None:
-                given = as_number(answer) if isinstance(answer, str) else _guard(answer)
-                ok = bool(test(given))
+                ok = any(bool(test(given)) for given in _test_readings(answer))
             else:
                 ok = _close(answer, expected, rtol, atol)
             problem = ""
         except Problem as exc:
             ok, problem = False, f" - {exc}"
+        except UnboundLocalError as exc:
+            ok, problem = False, f" ({type(exc).__name__}: {exc})"
         except NameError as exc:   # most often a cell above has not run: say which one
-            ok, problem = False, f" ({type(exc).__name__}: {exc}). {missing_name_hint(exc.name, _notebook)}"
+            verdict = Result(f"[!] {name}: cannot check yet ({type(exc).__name__}: {exc}). "
+                             f"{missing_name_hint(exc.name, _notebook)}", False)
+            print(verdict)
+            return verdict
         except Exception as exc:  # the learner's code may fail in any way; say how
             ok, problem = False, f" ({type(exc).__name__}: {exc})"
         if ok:
@@ -234,7 +261,8 @@ def explain_missing_names(notebook: str) -> None:
 
     def handler(self, etype, value, tb, tb_offset=None):
         stb = self.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
-        stb = list(stb) + ["", "Hint: " + missing_name_hint(getattr(value, "name", None), path)]
+        if not isinstance(value, UnboundLocalError):   # a local variable used too early is not about cell order
+            stb = list(stb) + ["", "Hint: " + missing_name_hint(getattr(value, "name", None), path)]
         self._showtraceback(etype, value, stb)   # IPython leaves showing the error to a custom handler
 
     shell.set_custom_exc((NameError,), handler)

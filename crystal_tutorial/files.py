@@ -27,6 +27,18 @@ def _check_path(path) -> Path:
     return path
 
 
+def _set_mode(tmp: Path, path: Path) -> None:
+    """Give the temporary file the mode a plain ``open(path, "w")`` would: the old file's, else
+    0o666 minus the umask (mkstemp makes it 0o600, readable by its owner only)."""
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(tmp, mode)
+
+
 @contextlib.contextmanager
 def atomic_path(path, suffix: str | None = None):
     """Yield a temporary path beside ``path``; on success rename it onto ``path``, else delete it.
@@ -45,6 +57,7 @@ def atomic_path(path, suffix: str | None = None):
     tmp = Path(tmp)
     try:
         yield tmp
+        _set_mode(tmp, path)
         with open(tmp, "rb+") as fh:  # the data is on disk before the rename makes it visible
             os.fsync(fh.fileno())
         os.replace(tmp, path)

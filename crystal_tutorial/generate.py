@@ -2,14 +2,21 @@
 
     python -m crystal_tutorial generate --model pairwise --n-atoms 4 --n-samples 10 --seed 0 --out fcc_run
     python -m crystal_tutorial generate --model pairwise --n-atoms 8 --n-samples 20 --out d --weights pretrained
-    python -m crystal_tutorial generate --model mlp --n-atoms 4 --n-samples 10 --out mlp_run --train-seconds 10
+    python -m crystal_tutorial generate --model mlp --n-atoms 4 --n-samples 10 --out mlp_run --train-steps 200
 
 Writes ``DIR/sample_000.cif`` ... (through ASE: VESTA, pymatgen and OVITO read them),
 ``DIR/summary.json`` (``metrics.evaluate_samples(...).to_dict()``: valid_structure, valid_composition,
-unique, novel, memorised, prototype rates, ...; plus the settings under
-``"generate"``) and, when it trained, the weights as ``DIR/model.npz``. Both models work on
-fractional coordinates and were trained on the 5 Å demo cells; ``--lattice-a`` scales the cubic cell
-the samples are written in.
+unique, novel, memorised, prototype rates, ...; the settings under
+``"generate"`` and wall-clock times under ``"timings"``), when it trained the weights as
+``DIR/model.npz``, and the manifest ``DIR/run.json`` (``runs.py``). Both models work on fractional
+coordinates and were trained on the 5 Å demo cells; ``--lattice-a`` scales the cubic cell the
+samples are written in.
+
+Reproducible: training budgets are Adam steps (``--train-steps``) and the learning rate is a function
+of the step, so the same command and ``--seed`` write byte-identical files apart from ``"timings"``
+(``--train-seconds`` adds a wall-clock limit and gives that up). Samples are drawn in batches of a
+fixed size per model and atom count (``sample_batch_size``), so memory stays bounded; a job whose
+estimate (``memory_estimate``) exceeds 1 GiB is refused before any work.
 """
 from __future__ import annotations
 
@@ -20,10 +27,19 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import atomic_write_text
+from .runs import (MAX_SAMPLES, RunFolder, UsageError, check_memory, memory_estimate,  # noqa: F401
+                   sample_batch_size, sample_in_batches)
+
 PROG = "python -m crystal_tutorial generate"
 MAX_ATOMS = 64
+PAIRWISE_STEPS = 2400   # default pairwise budget: about 23 s at the ~105 steps/s measured on 2 busy cores
+MLP_STEPS = 100         # default per-atom MLP budget: the hello-world's 100 epochs (one Adam step each)
+LATTICE_A = (1.0, 1000.0)     # Å: a cubic cell edge outside this is a typo, not a crystal
+TEMPERATURE = (0.01, 100.0)   # score multiplier 1/tau between 100 and 0.01
+SYMPREC = (1e-5, 2.0)         # spglib tolerance in Å
 
-
+# --- options ---------------------------------------------------------------------------------------
 def _int_in(low, high):
     def parse(text):
         try:
@@ -46,6 +62,25 @@ def _positive(text):
     return value
 
 
+def _float_in(low, high):
+    def parse(text):
+        value = _positive(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a number in {low:g}..{high:g}, got {text}")
+        return value
+    return parse
+
+
+def _finite(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
+    return value
+
+
 def add_generate_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``generate`` options to ``parser`` (an argparse (sub)parser); returns it."""
     parser.add_argument("--model", choices=("mlp", "pairwise", "joint"), default="pairwise",
@@ -54,141 +89,206 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
                              "default pairwise")
     parser.add_argument("--n-atoms", type=_int_in(1, MAX_ATOMS), default=4, metavar="N",
                         help=f"atoms per structure, 1..{MAX_ATOMS} (trained on 1, 2, 4 and 8); default 4")
-    parser.add_argument("--n-samples", type=_int_in(1, 10_000), default=10, metavar="K", help="structures to sample; default 10")
-    parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the weights, training and sampling; default 0")
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    parser.add_argument("--n-samples", type=_int_in(1, MAX_SAMPLES), default=10, metavar="K",
+                        help="structures to sample (in batches; a job that would need more than 1 GiB is "
+                             "refused with the estimate); default 10")
+    parser.add_argument("--seed", type=_int_in(0, 2**63 - 1), default=0, metavar="S",
+                        help="seed of the weights, training and sampling: the same command and seed write the "
+                             "same files (apart from summary.json's \"timings\"); default 0")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="output folder; must be new or empty (or an earlier run with --overwrite). The run "
+                             "is built beside it and moved into place only when complete")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace --out if it holds an earlier finished run (the whole folder, at the end)")
     parser.add_argument("--weights", default=None, metavar="FILE",
                         help="load this .npz instead of training ('pretrained' = the shipped pairwise weights)")
+    parser.add_argument("--train-steps", type=_int_in(1, 1_000_000), default=None, metavar="N",
+                        help=f"training budget in Adam steps, reproducible (default: {PAIRWISE_STEPS} for pairwise, "
+                             f"about 25 s on 2 cores, more on a busy machine; {MLP_STEPS} for mlp, one step per epoch)")
     parser.add_argument("--train-seconds", type=_positive, default=None, metavar="X",
-                        help="training time budget in seconds (default: 30 for pairwise, 100 epochs for mlp)")
-    parser.add_argument("--lattice-a", type=_positive, default=5.0, metavar="A", help="edge of the cubic cell in Å; default 5.0")
-    parser.add_argument("--temperature", type=_positive, default=0.5, metavar="TAU",
-                        help="pairwise sampling temperature tau (score multiplier 1/tau); default 0.5")
-    parser.add_argument("--symprec", type=_positive, default=0.25, metavar="TOL", help="spglib tolerance in Å; default 0.25")
+                        help="also stop training after X seconds of wall time. NOT reproducible: how many steps "
+                             "fit depends on the machine's load (with it alone the pairwise learning rate decays "
+                             "over the time)")
+    parser.add_argument("--lattice-a", type=_float_in(*LATTICE_A), default=5.0, metavar="A",
+                        help=f"edge of the cubic cell in Å, {LATTICE_A[0]:g}..{LATTICE_A[1]:g}; default 5.0")
+    parser.add_argument("--temperature", type=_float_in(*TEMPERATURE), default=0.5, metavar="TAU",
+                        help="pairwise and joint sampling temperature tau (score multiplier 1/tau), "
+                             f"{TEMPERATURE[0]:g}..{TEMPERATURE[1]:g}; default 0.5")
+    parser.add_argument("--symprec", type=_float_in(*SYMPREC), default=None, metavar="TOL",
+                        help="spglib tolerance in Å; default 0.25 (joint: 0.1)")
     parser.add_argument("--density", type=_positive, default=None, metavar="D",
-                        help="joint model: target density in g/cm^3 (default: no density condition)")
+                        help="joint model: target density in g/cm^3, within the range the model was trained on "
+                             "(default: no density condition)")
     parser.add_argument("--elements", default=None, metavar="A,B",
                         help="joint model: chemical system, e.g. Na,Cl (default: any)")
-    parser.add_argument("--guidance", type=float, default=1.0, metavar="W",
-                        help="joint model: classifier-free guidance weight w >= 0 (0 = unconditional, "
+    parser.add_argument("--guidance", type=_finite, default=None, metavar="W",
+                        help="joint model only: classifier-free guidance weight w >= 0 (0 = unconditional, "
                              "1 = conditional, > 1 = pushed harder); default 1")
     return parser
 
 
 def _fail(message: str):
-    raise SystemExit(f"{PROG}: error: {message}")
+    raise UsageError(message)
 
 
 def _load_weights_arg(loader, path: Path, missing: str):
-    """``loader(path)``, with a missing or unreadable ``--weights`` file reported as one line."""
+    """``loader(path)``; a missing file is a UsageError, an unreadable one a ValueError naming the file."""
     if not path.is_file():
         _fail(f"--weights: {missing} at {path}")
     try:
         return loader(path)
     except ValueError as exc:
-        _fail(f"--weights: {exc}")
+        raise ValueError(f"--weights: {exc}") from None
 
 
-def _train_or_load_pairwise(args, dataset, out: Path, log):
-    from .torus import PRETRAINED, TorusConfig, load_model, save_model, train_torus
-    if args.weights is not None:
-        path = PRETRAINED if args.weights == "pretrained" else Path(args.weights)
-        model, _ = _load_weights_arg(load_model, path, "no file")
-        log(f"loaded {model!r} from {path}")
-        return model, {"weights": str(path)}
-    config = TorusConfig(seed=args.seed, max_seconds=args.train_seconds or 30.0, max_steps=1_000_000,
-                         lr_decay="time", progress=False)  # the learning rate decays over the time budget
+def _check_args(args):
+    """Every check of ``generate``'s options that needs no work; raises UsageError naming the option."""
+    model = getattr(args, "model", None)
+    if model not in ("mlp", "pairwise", "joint"):
+        _fail(f"--model must be 'mlp', 'pairwise' or 'joint', got {model!r}")
+    for flag in ("density", "elements", "guidance"):
+        if model != "joint" and getattr(args, flag, None) is not None:
+            _fail(f"--{flag} needs --model joint (the {model} model has no conditions), got --{flag} "
+                  f"{getattr(args, flag)}")
+    for flag, low, high in (("n_atoms", 1, MAX_ATOMS), ("n_samples", 1, MAX_SAMPLES), ("seed", 0, 2**63 - 1)):
+        value = getattr(args, flag, None)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+            _fail(f"--{flag.replace('_', '-')} must be an integer in {low}..{high}, got {value!r}")
+    ranges = {"lattice_a": LATTICE_A, "temperature": TEMPERATURE, "symprec": SYMPREC}
+    for name, (low, high) in ranges.items():
+        value = getattr(args, name, None)
+        if value is None and name == "symprec":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            _fail(f"--{name.replace('_', '-')} must be a number in {low:g}..{high:g}, got {value!r}")
+    steps, seconds = getattr(args, "train_steps", None), getattr(args, "train_seconds", None)
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1):
+        _fail(f"--train-steps must be a positive integer, got {steps!r}")
+    if seconds is not None and not (isinstance(seconds, (int, float)) and np.isfinite(seconds) and seconds > 0):
+        _fail(f"--train-seconds must be a positive number, got {seconds!r}")
+    if args.weights is not None and (steps is not None or seconds is not None):
+        _fail("give either --weights (load) or --train-steps/--train-seconds (train), not both")
+    if str(getattr(args, "out", "")).strip() == "":
+        _fail(f"--out must name a folder, got {getattr(args, 'out', None)!r}")
+    if model != "joint":
+        check_memory(model, int(args.n_atoms), int(args.n_samples))
+
+
+def _train_pairwise(args, dataset, folder: Path, log):
+    from .torus import TorusConfig, save_model, train_torus
+    steps, seconds = args.train_steps, args.train_seconds
+    if steps is None and seconds is not None:  # a time budget alone: the learning rate decays over it
+        config = TorusConfig(seed=args.seed, max_steps=1_000_000, max_seconds=seconds, lr_decay="time", progress=False)
+    else:
+        config = TorusConfig(seed=args.seed, max_steps=steps or PAIRWISE_STEPS, max_seconds=seconds or 1e9,
+                             lr_decay="steps", progress=False)
     model = config.build_model()
-    log(f"training {model!r} for {config.max_seconds:g} s ...")
+    log(f"training {model!r} for {config.max_steps if config.lr_decay == 'steps' else config.max_seconds:g} "
+        f"{'steps' if config.lr_decay == 'steps' else 's'} ...")
     history = train_torus(model, dataset, config)
-    path = save_model(out / "model.npz", model, config)
+    save_model(folder / "model.npz", model, config)
     log(f"{history.n_steps} Adam steps in {history.train_seconds:.1f} s, final loss "
-        f"{np.mean(history.losses[-50:]):.3f}; weights saved to {path}")
-    return model, {"weights": str(path), "train_steps": history.n_steps, "train_seconds": history.train_seconds}
+        f"{np.mean(history.losses[-50:]):.3f}")
+    return model, {"weights": "model.npz", "train_steps": history.n_steps, "stopped_by": history.stopped_by}, \
+        history.train_seconds
 
 
-def _train_or_load_mlp(args, dataset, out: Path, log):
-    from .training import TrainConfig, build_model, load, save, train
-    if args.weights is not None:
-        path = Path(args.weights)
-        if args.weights == "pretrained":
-            _fail("--weights: there are no pretrained per-atom MLP weights (train one with --model mlp first)")
-        model, config = _load_weights_arg(load, path, "no per-atom MLP weights file (train one with --model mlp first)")
-        log(f"loaded {model!r} from {path}")
-        return model, config, {"weights": str(path)}
-    budget = args.train_seconds
-    config = TrainConfig(epochs=100 if budget is None else 1_000_000, seed=args.seed, progress=False)
+def _train_mlp(args, dataset, folder: Path, log):
+    from .training import TrainConfig, build_model, save, train
+    steps, seconds = args.train_steps, args.train_seconds
+    config = TrainConfig(epochs=steps or (1_000_000 if seconds is not None else MLP_STEPS), seed=args.seed,
+                         progress=False)
     model = build_model(config)
-    log(f"training {model!r} " + ("for 100 epochs" if budget is None else f"for {budget:g} s") + " ...")
+    log(f"training {model!r} for {config.epochs} steps" + ("" if seconds is None else f" or {seconds:g} s") + " ...")
+    start = time.perf_counter()
+    deadline = None if seconds is None else start + seconds  # wall time of the whole training, callbacks included
     history = train(model, dataset, config,
-                    callback=None if budget is None else (lambda epoch, h: h.train_seconds >= budget))
-    path = save(out / "model.npz", model, config)
-    log(f"{len(history.epoch_losses)} epochs in {history.train_seconds:.1f} s, final loss "
-        f"{history.final_loss:.3f}; weights saved to {path}")
-    return model, config, {"weights": str(path), "train_epochs": len(history.epoch_losses),
-                           "train_seconds": history.train_seconds}
+                    callback=None if deadline is None else (lambda epoch, h: time.perf_counter() >= deadline))
+    train_seconds = time.perf_counter() - start
+    n, planned = len(history.epoch_losses), config.epochs
+    config = TrainConfig(**{**config.__dict__, "epochs": n})  # the saved config says what was done
+    save(folder / "model.npz", model, config)
+    log(f"{n} Adam steps in {train_seconds:.1f} s, final loss {history.final_loss:.3f}")
+    return model, config, {"weights": "model.npz", "train_steps": n,
+                           "stopped_by": "time" if n < planned else "steps"}, train_seconds
 
 
 def run_generate(args, log=print) -> int:
     """Carry out ``generate`` for parsed ``args`` (see :func:`add_generate_arguments`); returns 0.
 
-    Bad values raise ``SystemExit`` with one line naming the option (no traceback).
+    Every option is checked before any work (UsageError, a ValueError naming the option); ``--out``
+    too (``runs.RunFolder``). The run is built in a temporary folder beside ``--out`` and moved into
+    place when complete, with a ``run.json`` manifest; an exception or Ctrl-C leaves ``--out`` as it
+    was. The same command and seed write byte-identical files, apart from summary.json's ``"timings"``.
     """
-    from .crystals import Crystal, demo_dataset, write_cif
-    from .metrics import evaluate_samples
-    if getattr(args, "model", None) == "joint":
-        if args.train_seconds is not None:
-            _fail("--train-seconds: the joint model is not trained here; it loads weights "
-                  "(see benchmarks/make_pretrained_joint.py to train them)")
+    _check_args(args)
+    if args.model == "joint":
+        if args.train_steps is not None or args.train_seconds is not None:
+            _fail(f"--train-{'steps' if args.train_steps is not None else 'seconds'}: the joint model is not "
+                  "trained here; it loads weights (see benchmarks/make_pretrained_joint.py to train them)")
         from .joint_diffusion import run_generate_joint
         return run_generate_joint(args, log)
-    for flag in ("density", "elements"):
-        if getattr(args, flag, None) is not None:
-            _fail(f"--{flag} needs --model joint (the {args.model} model has no conditions)")
-    if args.model not in ("mlp", "pairwise"):
-        _fail(f"--model must be 'mlp', 'pairwise' or 'joint', got {args.model!r}")
-    if not (isinstance(args.n_atoms, int) and 1 <= args.n_atoms <= MAX_ATOMS):
-        _fail(f"--n-atoms must be an integer in 1..{MAX_ATOMS}, got {args.n_atoms!r}")
-    if not (isinstance(args.n_samples, int) and args.n_samples >= 1):
-        _fail(f"--n-samples must be a positive integer, got {args.n_samples!r}")
-    for name in ("lattice_a", "temperature", "symprec"):
-        value = getattr(args, name)
-        if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
-            _fail(f"--{name.replace('_', '-')} must be a positive number, got {value!r}")
-    if args.train_seconds is not None and not (np.isfinite(args.train_seconds) and args.train_seconds > 0):
-        _fail(f"--train-seconds must be a positive number, got {args.train_seconds!r}")
-    if args.weights is not None and args.train_seconds is not None:
-        _fail("give either --weights (load) or --train-seconds (train), not both")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        _fail(f"--out: {out} exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-
+    from .crystals import Crystal, demo_dataset, write_cif
+    from .metrics import evaluate_samples
+    symprec = 0.25 if args.symprec is None else float(args.symprec)
+    run = RunFolder(args.out, "generate", overwrite=getattr(args, "overwrite", False))
+    loaded = None
+    if args.weights is not None:  # a bad file fails here, before the run folder exists
+        if args.model == "pairwise":
+            from .torus import PRETRAINED, load_model
+            path = PRETRAINED if args.weights == "pretrained" else Path(args.weights)
+            loaded = (_load_weights_arg(load_model, path, "no file")[0], None, {"weights": str(args.weights)})
+        else:
+            from .training import load
+            if args.weights == "pretrained":
+                _fail("--weights: there are no pretrained per-atom MLP weights (train one with --model mlp first)")
+            path = Path(args.weights)
+            model, config = _load_weights_arg(load, path, "no per-atom MLP weights file (train one with --model mlp first)")
+            loaded = (model, config, {"weights": str(args.weights)})
+        log(f"loaded {loaded[0]!r} from {path}")
     dataset = demo_dataset()
     lattice = np.eye(3) * float(args.lattice_a)
     rng = np.random.default_rng(args.seed)
-    start = time.perf_counter()
-    if args.model == "pairwise":
-        from .torus import sample_torus
-        model, info = _train_or_load_pairwise(args, dataset, out, log)
-        samples = sample_torus(model, args.n_atoms, args.n_samples, rng, temperature=float(args.temperature),
-                               lattice=lattice)
-        info.update(sampler="reverse diffusion, 200 noise levels, 4 Langevin corrector steps each",
-                    temperature=args.temperature)
-    else:
-        from .sampling import sample_ddpm
-        model, config, info = _train_or_load_mlp(args, dataset, out, log)
-        samples = sample_ddpm(model, config.make_schedule(), args.n_atoms, lattice, args.n_samples, rng)
-        info.update(sampler="ancestral DDPM on centred coordinates")
-    for k, crystal in enumerate(samples):
-        write_cif(crystal, out / f"sample_{k:03d}.cif")
-    reference = [Crystal(lattice, c.frac_coords, c.numbers) for c in dataset]  # the training set, in this cell
-    report = evaluate_samples(samples, reference=reference, symprec=float(args.symprec))
-    summary = report.to_dict()
-    summary["generate"] = dict(model=args.model, n_atoms=args.n_atoms, n_samples=args.n_samples, seed=args.seed,
-                               lattice_a=float(args.lattice_a), seconds=time.perf_counter() - start, **info)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    timings = {}
+    with run:
+        tic = time.perf_counter()
+        batch = sample_batch_size(args.model, args.n_atoms)
+        if args.model == "pairwise":
+            from .torus import sample_torus
+            if loaded is None:
+                model, info, timings["train_seconds"] = _train_pairwise(args, dataset, run.tmp, log)
+            else:
+                model, _, info = loaded
+            tic = time.perf_counter()
+            samples = sample_in_batches(lambda k: sample_torus(model, args.n_atoms, k, rng,
+                                                               temperature=float(args.temperature), lattice=lattice),
+                                        args.n_samples, batch, log)
+            info.update(sampler="reverse diffusion, 200 noise levels, 4 Langevin corrector steps each",
+                        temperature=float(args.temperature))
+        else:
+            from .sampling import sample_ddpm
+            if loaded is None:
+                model, config, info, timings["train_seconds"] = _train_mlp(args, dataset, run.tmp, log)
+            else:
+                model, config, info = loaded
+            tic = time.perf_counter()
+            schedule = config.make_schedule()
+            samples = sample_in_batches(lambda k: sample_ddpm(model, schedule, args.n_atoms, lattice, k, rng),
+                                        args.n_samples, batch, log)
+            info.update(sampler="ancestral DDPM on centred coordinates")
+        timings["sample_seconds"] = time.perf_counter() - tic
+        for k, crystal in enumerate(samples):
+            write_cif(crystal, run.tmp / f"sample_{k:03d}.cif")
+        tic = time.perf_counter()
+        reference = [Crystal(lattice, c.frac_coords, c.numbers) for c in dataset]  # the training set, in this cell
+        report = evaluate_samples(samples, reference=reference, symprec=symprec)
+        timings["evaluate_seconds"] = time.perf_counter() - tic
+        summary = report.to_dict()
+        summary["generate"] = dict(model=args.model, n_atoms=args.n_atoms, n_samples=args.n_samples, seed=args.seed,
+                                   lattice_a=float(args.lattice_a), sample_batch=batch, **info)
+        summary["timings"] = timings  # wall-clock seconds: the only part that differs between identical runs
+        atomic_write_text(run.tmp / "summary.json", json.dumps(summary, indent=2) + "\n")
     rates = ", ".join(f"{k} {v:.0%}" for k, v in summary["prototype_rates"].items())
-    log(f"wrote {len(samples)} CIF files and summary.json to {out}/: prototypes ({rates}), "
+    log(f"wrote {len(samples)} CIF files and summary.json to {run.out}/: prototypes ({rates}), "
         f"d_min >= {report.min_distance:g} Å in {summary['distance_valid_rate']:.0%}; {report.summary_line()}")
     return 0

@@ -173,12 +173,15 @@ class PhysicsValidator:
         return d >= self.min_distance, d
 
     def check_minimum_distance_many(self, crystals) -> tuple[np.ndarray, np.ndarray]:
-        """``check_minimum_distance`` for a list of Crystals, batched by atom count and lattice."""
+        """``check_minimum_distance`` for a list of Crystals, batched by atom count and lattice (in chunks
+        of about 2^20 atom pairs, so memory stays bounded for any number of crystals)."""
         crystals = check_crystal_list("crystals", crystals)
         d = np.empty(len(crystals))
-        for idx in group_indices(crystals, lattice_tol=None):  # loop over groups of equal atom count
-            frac, _, lattice = stack_group(crystals, idx)  # (G, N, 3), _, (3, 3) or (G, 3, 3)
-            d[idx] = self.check_minimum_distance_batch(frac, lattice)[1]
+        for group in group_indices(crystals, lattice_tol=None):  # loop over groups of equal atom count
+            size = max(1, 2**20 // crystals[group[0]].n_atoms ** 2)  # ~170 B per pair: chunks under ~200 MB
+            for idx in (group[k:k + size] for k in range(0, len(group), size)):
+                frac, _, lattice = stack_group(crystals, idx)  # (G, N, 3), _, (3, 3) or (G, 3, 3)
+                d[idx] = self.check_minimum_distance_batch(frac, lattice)[1]
         return d >= self.min_distance, d
 
     # --- repulsion correction ---

@@ -33,7 +33,7 @@ from .models import masked_mse
 from .nn import Adam, blas_threads, load_checkpoint, save_checkpoint
 from .pairwise import PairwiseDenoiser
 from .pbc import wrap
-from .training import pad_batch
+from .training import DivergenceCheck, pad_batch
 
 PRETRAINED = Path(__file__).resolve().parent / "data" / "pairwise_demo.npz"
 
@@ -96,11 +96,13 @@ class TorusConfig:
     sigma_min: float = 0.005      # smallest noise, fractional units (0.025 Å at a = 5 Å)
     sigma_max: float = 0.5        # largest noise: the wrapped normal is then nearly uniform
     lr: float = 2e-3              # Adam step size at the start ...
-    lr_decay: str = "steps"       # ... decayed to 0 along a cosine over max_steps ("steps", reproducible),
-                                  # over max_seconds ("time", for a fixed time budget), or kept ("none")
+    lr_decay: str = "steps"       # ... decayed to 0 along a cosine over max_steps ("steps": a function of the
+                                  # step, reproducible), over max_seconds ("time": for live demos only, NOT
+                                  # reproducible: the step count depends on the machine's load), or kept ("none")
     batch_size: int = 32          # structures per step, drawn with replacement, padded to the largest
-    max_steps: int = 2400         # Adam steps (20-30 s on this 2-core machine) ...
-    max_seconds: float = 30.0     # ... or this much wall time, whichever comes first
+    max_steps: int = 2400         # Adam steps: the budget (about 105 steps/s measured on 2 busy cores: ~23 s) ...
+    max_seconds: float = 30.0     # ... or this much wall time (callbacks included), whichever comes first;
+                                  # a run stopped by time is not reproducible
     translate: bool = True        # random translation of every training structure (a no-op for this
                                   # translation-invariant model; it makes the data invariant too)
     seed: int = 0                 # initial weights, batches, noise levels and noise
@@ -149,8 +151,11 @@ def train_torus(model: PairwiseDenoiser, dataset, config: TorusConfig | None = N
 
     Each step: B structures drawn with replacement, each shifted by a uniform random translation,
     log sigma ~ U(log sigma_min, log sigma_max), x = wrap(x_0 + sigma z), loss = masked MSE between
-    model(x, sigma) and ``score_target``. Stops after ``max_steps`` or ``max_seconds``, or when
-    ``callback(step, loss)`` returns True. Runs with ``config.blas_threads`` BLAS threads.
+    model(x, sigma) and ``score_target``. Stops after ``max_steps`` or ``max_seconds`` (wall time, callbacks
+    included), or when ``callback(step, loss)`` returns True. With ``lr_decay="steps"`` the learning rate
+    is a function of the step, so a run that ends by steps is reproducible: the same config gives the
+    same weights. A loss that is not finite or grew far above the first step's (``training.DivergenceCheck``)
+    raises FloatingPointError naming the learning rate. Runs with ``config.blas_threads`` BLAS threads.
     """
     config = TorusConfig() if config is None else config
     if not isinstance(model, PairwiseDenoiser):
@@ -168,6 +173,7 @@ def train_torus(model: PairwiseDenoiser, dataset, config: TorusConfig | None = N
                desc="training", disable=not config.progress, leave=False,
                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s {postfix}" if by_time else None)
     losses, seconds, stopped_by = [], [], "steps"
+    divergence = DivergenceCheck(config.lr)
     start = time.perf_counter()
     with blas_threads(config.blas_threads):
         for step in range(config.max_steps):
@@ -183,8 +189,7 @@ def train_torus(model: PairwiseDenoiser, dataset, config: TorusConfig | None = N
             x, d = ve_sample(x0, sigma, rng)                # (B, N, 3) noisy positions, raw displacement
             out = model.forward(x, sigma, m)                # (B, N, 3)
             loss, grad = masked_mse(out, score_target(d, sigma, m), m)
-            if not np.isfinite(loss):
-                raise FloatingPointError(f"training diverged at step {step}: loss {loss}; lower lr = {config.lr:g}")
+            divergence.update(loss)
             model.backward(grad)
             optimizer.step(model.gradients())
             losses.append(loss)

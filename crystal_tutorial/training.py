@@ -100,11 +100,57 @@ def build_model(config: TrainConfig, rng=None) -> PerAtomMLP:
                       rng=np.random.default_rng(config.seed) if rng is None else rng)
 
 
+class DivergenceCheck:
+    """Stop training that diverged: ``update(loss)`` raises FloatingPointError, naming the learning rate,
+    when the loss is not finite or the mean of the last ``window`` losses exceeds ``factor`` times the
+    first step's loss. A single spike that training recovers from (Adam with a large step, notebook 03)
+    passes; a loss that stays far up does not (measured on the hello-world MLP: lr = 0.3 jumps to 400x
+    for one step and recovers, lr = 1 stays above 100x, lr = 10 reaches 1e10 at step 2). O(1) per step.
+    """
+
+    def __init__(self, lr: float, factor: float = 100.0, window: int = 10):
+        self.lr, self.factor, self.window = lr, factor, window
+        self.first, self.recent, self.step = None, [], 0
+
+    def update(self, loss: float) -> None:
+        self.step += 1
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"training diverged at step {self.step}: the loss is {loss}. Lower the "
+                                     f"learning rate (lr = {self.lr:g}).")
+        self.first = loss if self.first is None else self.first
+        self.recent = (self.recent + [loss])[-self.window:]
+        mean = sum(self.recent) / len(self.recent)
+        if len(self.recent) == self.window and mean > self.factor * self.first:
+            raise FloatingPointError(f"training diverged at step {self.step}: the mean loss of the last "
+                                     f"{self.window} steps, {mean:.3g}, is more than {self.factor:g} times the "
+                                     f"first step's {self.first:.3g}. Lower the learning rate (lr = {self.lr:g}).")
+
+
+class _Growing:
+    """An array that grows along axis 0 by doubling: ``append`` is amortised O(1), ``view()`` is O(1)."""
+
+    def __init__(self, row_shape=(), dtype=float):
+        self.data, self.n = np.zeros((16, *row_shape), dtype=dtype), 0
+
+    def append(self, row):
+        if self.n == len(self.data):
+            self.data = np.concatenate([self.data, np.zeros_like(self.data)])
+        self.data[self.n] = row
+        self.n += 1
+
+    def view(self) -> np.ndarray:
+        return self.data[:self.n]      # a view (no copy); later appends never change it
+
+
 def train(model, dataset, config: TrainConfig | None = None, callback=None) -> History:
     """Train ``model`` on ``dataset`` (a list of Crystals) with the DDPM epsilon loss; returns a History.
 
-    ``callback(epoch, history)`` runs after every epoch (for live plots); returning True stops early.
-    A non-finite loss stops training with a FloatingPointError that names the learning rate.
+    ``config.epochs`` passes over the data (one Adam step per mini-batch), so the same config and
+    seed give the same weights: the budget is a number of steps, never a time.
+    ``callback(epoch, history)`` runs after every epoch (for live plots and time limits); returning
+    True stops early. Its ``history`` is a view of the arrays so far, built in O(1) per call.
+    A loss that is not finite, or stays far above the first step's (:class:`DivergenceCheck`), stops
+    training with a FloatingPointError that names the learning rate.
     """
     config = TrainConfig() if config is None else config
     if getattr(model, "T", config.timesteps) != config.timesteps:
@@ -115,7 +161,8 @@ def train(model, dataset, config: TrainConfig | None = None, callback=None) -> H
     rng = np.random.default_rng(config.seed + 1)
     optimizer = Adam(model.parameters(), lr=config.lr)
     S, B = len(x0_all), min(config.batch_size, len(x0_all))
-    losses, ts, per_struct, epoch_losses = [], [], [], []
+    losses, ts, per_struct, epoch_losses = _Growing(), _Growing((B,), int), _Growing((B,)), _Growing()
+    divergence = DivergenceCheck(config.lr)
     from tqdm.auto import tqdm
     bar = tqdm(range(config.epochs), desc="training", disable=not config.progress, leave=False)
     start, callback_seconds = time.perf_counter(), 0.0
@@ -130,10 +177,7 @@ def train(model, dataset, config: TrainConfig | None = None, callback=None) -> H
                 x_t, eps = q_sample(schedule, x0, t, rng=rng)          # (B, N, 3) each
                 pred = model.forward(x_t, t, m)                        # (B, N, 3)
                 loss, grad = masked_mse(pred, eps, m)
-                if not np.isfinite(loss):
-                    raise FloatingPointError(
-                        f"training diverged at epoch {epoch + 1}: loss is {loss}. Lower the learning rate "
-                        f"(lr = {config.lr:g}) or set grad_clip.")
+                divergence.update(loss)
                 model.backward(grad)
                 grads = model.gradients()
                 if config.grad_clip is not None:
@@ -145,10 +189,10 @@ def train(model, dataset, config: TrainConfig | None = None, callback=None) -> H
                 ts.append(t)
                 batch_losses.append(loss)
             epoch_losses.append(float(np.mean(batch_losses)))
-            bar.set_postfix(loss=f"{epoch_losses[-1]:.4f}")
-            if callback is not None:  # the History snapshot is built only for a callback, not every epoch
+            bar.set_postfix(loss=f"{epoch_losses.view()[-1]:.4f}")
+            if callback is not None:  # O(1): the snapshot holds views of the arrays, not copies
                 tic = time.perf_counter()
-                snapshot = History(np.array(losses), np.array(ts), np.array(per_struct), np.array(epoch_losses),
+                snapshot = History(losses.view(), ts.view(), per_struct.view(), epoch_losses.view(),
                                    tic - start - callback_seconds)
                 stop = callback(epoch, snapshot)
                 callback_seconds += time.perf_counter() - tic
@@ -156,7 +200,8 @@ def train(model, dataset, config: TrainConfig | None = None, callback=None) -> H
                     break
     bar.close()
     seconds = time.perf_counter() - start - callback_seconds  # time spent in callbacks excluded
-    return History(np.array(losses), np.array(ts), np.array(per_struct), np.array(epoch_losses), seconds)
+    return History(losses.view().copy(), ts.view().copy(), per_struct.view().copy(), epoch_losses.view().copy(),
+                   seconds)
 
 
 def save(path, model, config: TrainConfig) -> Path:

@@ -25,7 +25,7 @@ from .viz import plot_crystal
 
 CORRECTION_RANGES = {"max_iterations": (0, 200), "step": (0.01, 1.0)}  # the correction sliders
 SYMPREC_RANGES = {"displacement": (0.0, 0.5), "symprec": (0.01, 1.0)}  # Å, the symmetry sliders
-SCAN_SYMPRECS = np.geomspace(0.01, 1.0, 25)  # Å, the symprec axis of render_symprec's scan
+SCAN_SYMPRECS = np.geomspace(0.01, 1.0, 17)  # Å, the symprec axis of render_symprec's scan (17: a fast slider)
 H2_BOND = 0.741  # Å, the shortest bond there is (H2 molecule, NIST CCCBDB experimental r_e)
 
 

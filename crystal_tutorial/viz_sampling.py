@@ -106,6 +106,8 @@ def render_ddim(model, schedule, steps: int, n_samples: int = 50, seed: int = 0,
     import matplotlib.pyplot as plt
     from .sampling import sample_ddim
     steps = _check_int("steps", steps, 1, schedule.T)
+    n_samples = _check_int("n_samples", n_samples, 1, 1000)   # upper bounds: a slider move stays short
+    n_atoms = _check_int("n_atoms", n_atoms, 1, 64)
     lattice = np.eye(3) * 5.0 if lattice is None else np.asarray(lattice, dtype=float)
     start = time.perf_counter()
     samples = sample_ddim(model, schedule, n_atoms, lattice, n_samples, np.random.default_rng(seed), steps=steps)

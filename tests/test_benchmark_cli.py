@@ -46,4 +46,5 @@ def test_same_seed_same_bytes_and_no_mixing(weights, tmp_path):
     for p in (tmp_path / "a" / "predictions").glob("*.cif"):
         assert p.read_bytes() == (tmp_path / "b" / "predictions" / p.name).read_bytes()
     with pytest.raises(SystemExit):
-        _run(weights, tmp_path / "a")                          # a used folder is refused
+        _run(weights, tmp_path / "a")                          # a finished run is refused without --overwrite
+    assert json.loads((tmp_path / "a" / "run.json").read_text())["command"] == "benchmark"

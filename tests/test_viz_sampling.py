@@ -64,6 +64,10 @@ def test_ddim_render_rejects_bad_steps(trained):
     model, schedule, _ = trained
     with pytest.raises(ValueError, match="steps"):
         render_ddim(model, schedule, 0)
+    with pytest.raises(ValueError, match="n_samples must be an integer in 1..1000"):
+        render_ddim(model, schedule, 10, n_samples=10 ** 7)   # upper bound: no slider move runs for minutes
+    with pytest.raises(ValueError, match="n_atoms must be an integer in 1..64"):
+        render_ddim(model, schedule, 10, n_atoms=10 ** 4)
 
 
 def test_button_panel_runs_once_and_on_click():

@@ -103,3 +103,65 @@ def test_exercise_checker_verdicts(capsys):
     assert check("x", "abc", expected=1.0).ok is False  # not a number: reported, not raised
     assert check("f", lambda v: v * 2, test=lambda f: f(2) == 4).ok is True
     assert "not attempted" in capsys.readouterr().out
+
+
+def test_progress_bar_shows_the_real_total():
+    from crystal_tutorial.widgets import Progress
+    bar = Progress(redraws=10)
+    for step in range(1, 101):
+        bar(step, 100, "Adam steps")
+    assert bar.bar.max == 100 and bar.bar.value == 100 and bar.label.value == "100 / 100 Adam steps"
+    bar(5, 0)                                   # a zero total never divides by zero
+    assert bar.bar.max == 1
+
+
+def test_button_panel_with_progress_passes_a_reporter():
+    from crystal_tutorial.widgets import button_panel
+    seen = []
+
+    def action(n, progress):
+        for k in range(n):
+            progress(k + 1, n, "steps")
+        seen.append(n)
+
+    box = button_panel(action, {"n": W.IntSlider(value=7)}, progress=True)
+    assert seen == [7] and box.progress.bar.max == 7 and box.progress.bar.value == 7
+    box.controls["n"].value = 3
+    assert seen == [7]                          # a slider move does not run the action
+    box.click()
+    assert seen == [7, 3] and box.progress.bar.max == 3
+
+
+def test_cached_panel_view_controls_reuse_the_computed_state():
+    from crystal_tutorial.widgets import cached_panel
+    computed, viewed = [], []
+
+    def compute(a, progress):
+        progress(1, 1, "done")
+        computed.append(a)
+        return {"a": a}
+
+    def view(state, index):
+        viewed.append((state["a"], index))
+
+    box = cached_panel(compute, view, {"a": W.IntSlider(value=2)}, {"index": W.IntSlider(value=0, max=9)})
+    assert computed == [2] and viewed == [(2, 0)] and box.state() == {"a": 2}
+    box.controls["index"].value = 4             # a view control: no new computation
+    assert computed == [2] and viewed[-1] == (2, 4)
+    box.controls["a"].value = 5                 # a compute control: nothing until the button
+    assert computed == [2]
+    box.click()
+    assert computed == [2, 5] and viewed[-1] == (5, 4)
+
+
+def test_cached_panel_with_a_slow_view_waits_for_its_own_button():
+    from crystal_tutorial.widgets import cached_panel
+    computed, viewed = [], []
+    box = cached_panel(lambda a, progress: computed.append(a) or a,
+                       lambda state, t, progress: viewed.append((state, t)),
+                       {"a": W.IntSlider(value=1)}, {"t": W.FloatSlider(value=0.5)}, view_label="sample")
+    assert viewed == [(1, 0.5)]
+    box.controls["t"].value = 1.0
+    assert viewed == [(1, 0.5)]                 # a slow view waits for its button ...
+    box.view_button.click()
+    assert viewed[-1] == (1, 1.0) and computed == [1]   # ... and reuses the computed state
