@@ -142,6 +142,7 @@ TRIALS = {
     "08.2": ([SOLUTION], [("answer = combine", NONE_RETURNED), "lambda P, mask: (P - P.swapaxes(1, 2)).sum(axis=2) / P.shape[1]"]),
     "08.4": ([SOLUTION, "'novel'", "' Novel'", "'memorised'"], ["'unique'", "'valid'", "0"]),
     "08.3": ([SOLUTION, "1.52", "1.5", "'1.52'"], ["1 / 0.3", "2.2"]),
+    "08.4": ([SOLUTION, "4", "'4'"], ["1", "2", "3"]),
     "09.1": ([SOLUTION, "60", "'60°'", "np.degrees(np.pi / 3)"], ["np.pi / 3", "30", "120"]),
     "09.2": ([SOLUTION, "answer = lambda c, u, w: (1 - w) * u + w * c"],
              [("answer = guide", NONE_RETURNED), "lambda c, u, w: (1 + w) * c - w * u"]),
