@@ -30,10 +30,10 @@ if ! "$PYTHON" -c "import playwright.sync_api, jupyterlab, nbconvert, nbclient, 
 fi
 "$PYTHON" -m jupyter labextension list 2>&1 | grep -Ei "widgets|plotly" || true
 
-echo "--- head-less execution: every notebook 3 times with nbclient, no cell may stall"
+echo "--- head-less execution: every notebook (and a 40-widget-cell stress notebook) 3 times with nbclient, no cell may stall"
 start=$(date +%s)
 headless_status=0
-"$PYTHON" benchmarks/bench_headless.py --runs 3 || headless_status=$?
+"$PYTHON" benchmarks/bench_headless.py --runs 3 --stress 40 || headless_status=$?
 echo "--- head-less runs took $(( $(date +%s) - start )) s"
 
 echo "--- static site: python -m crystal_tutorial site site-build"

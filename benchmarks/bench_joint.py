@@ -7,31 +7,39 @@ Prints, for the shipped (or given) weights:
    0.5-20 g/cm^3, no lattice angle below 30 deg; target >= 95%) and the rate of samples whose
    space group AND species pattern (``joint_diffusion.prototype_key``) match a training crystal
    (target >= 50%);
-2. density-conditioned samples, D in {2, 4, 8} g/cm^3, guidance 1 and 2, pooled over 2, 4 and 8
+2. the papers' sample metrics of the same unconditional samples (issue 14; ``metrics.evaluate_samples``
+   with the training set as reference): valid structure (distances > 0.5 Å), valid composition
+   (charge neutral; target >= 95%; also with CDVAE's alloy rule), unique and novel with
+   StructureMatcher (ltol 0.3, stol 0.5, angle_tol 10), and an independent check of unique and novel
+   on the CIF files (``matcher_check.py``), sample by sample;
+3. density-conditioned samples, D in {2, 4, 8} g/cm^3, guidance 1 and 2, pooled over 2, 4 and 8
    atoms: median density and its relative error (target within 15%), beside the unconditional
-   median of the same run.
+   median of the same run;
+4. what chemical-system guidance (Mg,O, 8 atoms, w = 0, 1, 3) does to validity, uniqueness and novelty.
 Timings are wall-clock on a shared 2-core machine: noisy.
 """
 import argparse
 import time
 
 import numpy as np
+from matcher_check import format_check, independent_check
 
 from crystal_tutorial.joint import lattice_params
 from crystal_tutorial.joint_diffusion import load_joint, sample_joint, species_match, training_set
 from crystal_tutorial.nn import blas_threads
-from crystal_tutorial.physics import PhysicsValidator
+from crystal_tutorial.metrics import evaluate_samples, valid_composition
 
 
 def measure(samples, train, symprec):
-    report = PhysicsValidator().evaluate_samples(samples, symprec=symprec)
+    report = evaluate_samples(samples, reference=train, symprec=symprec)
     angles = np.degrees(np.arccos(np.clip(lattice_params(np.stack([c.lattice for c in samples]))[:, 3:], -1, 1)))
     angle_ok = angles.min(axis=1) >= 30
     valid = report.valid & angle_ok
     return dict(valid=valid.mean(), d_min_ok=report.distance_valid.mean(), density_ok=report.density_valid.mean(),
                 angle_ok=angle_ok.mean(), match=species_match(samples, train, symprec).mean(),
                 match_025=species_match(samples, train, 0.25).mean(), density=report.density,
-                formulas=[c.formula for c in samples])
+                formulas=[c.formula for c in samples], report=report, samples=samples,
+                alloys=np.mean([valid_composition(c, alloys=True) for c in samples]))
 
 
 def main():
@@ -64,6 +72,23 @@ def main():
         total_025 = np.mean([m["match_025"] for m in uncond.values()])
         print(f"\nunconditional, pooled: valid {total_valid:.1%} (target >= 95%), training-prototype match with "
               f"species {total_match:.1%} at symprec {args.symprec:g} Å, {total_025:.1%} at 0.25 Å (target >= 50%)")
+        print("\nthe papers' metrics of the same samples (reference: the training set; "
+              f"{uncond[2]['report'].summary_line().split('(')[-1].rstrip(')')})")
+        print(f"{'atoms':>5} {'v.struct':>8} {'v.comp':>7} {'+alloys':>7} {'unique':>7} {'novel':>6} "
+              f"{'novel&valid':>11} {'match s':>7}  invalid compositions")
+        for n, m in uncond.items():
+            r = m["report"]
+            ok = r.novel & r.valid_structure & r.valid_composition
+            bad = ", ".join(f"{f} {k}" for f, k in zip(*np.unique(np.array(r.formulas)[~r.valid_composition],
+                                                                  return_counts=True)))
+            print(f"{n:>5} {r.rates['valid_structure']:>8.0%} {r.rates['valid_composition']:>7.0%} {m['alloys']:>7.0%} "
+                  f"{r.rates['unique']:>7.0%} {r.rates['novel']:>6.0%} {ok.mean():>11.0%} "
+                  f"{r.seconds['unique'] + r.seconds['novel']:>7.1f}  {bad}")
+        pooled = np.mean([m["report"].rates["valid_composition"] for m in uncond.values()])
+        print(f"pooled valid composition {pooled:.1%} (target >= 95%) {'met' if pooled >= 0.95 else 'MISSED'}; "
+              f"with CDVAE's alloy rule {np.mean([m['alloys'] for m in uncond.values()]):.1%}")
+        for n, m in uncond.items():  # the same samples, as CIF files, through plain StructureMatcher calls
+            print(f"  {n} atoms: " + format_check(independent_check(m["samples"], m["report"], train, all_pairs=True)))
         med_u = np.median(np.concatenate(all_uncond))
         print(f"\ndensity condition (pooled over 2, 4, 8 atoms; unconditional median {med_u:.2f} g/cm^3)")
         print(f"{'D':>4} {'w':>4} {'median':>7} {'error':>7} {'valid':>6} {'match':>6}  per atom count")
@@ -79,6 +104,19 @@ def main():
                 print(f"{D:>4g} {w:>4g} {np.median(rho):>7.2f} {err:>+7.1%} "
                       f"{np.mean([m['valid'] for m in per_n]):>6.0%} {np.mean([m['match'] for m in per_n]):>6.0%}  "
                       + ", ".join(f"{n}: {np.median(m['density']):.2f}" for n, m in zip((2, 4, 8), per_n)))
+
+        print("\nchemical-system guidance, elements Mg,O, 8 atoms: what it does to each metric")
+        print(f"{'w':>4} {'only Mg,O':>9} {'MgO':>5} {'v.struct':>8} {'v.comp':>7} {'unique':>7} {'novel':>6} "
+              f"{'novel&valid':>11}  most common formulas")
+        for w in (0.0, 1.0, 3.0):
+            s = sample_joint(model, 8, args.n_samples, np.random.default_rng(200), elements="Mg,O", guidance=w)
+            r = measure(s, train, args.symprec)["report"]
+            only = np.mean([set(c.symbols) <= {"Mg", "O"} for c in s])
+            ok = r.novel & r.valid_structure & r.valid_composition
+            common = ", ".join(f"{f} {k}" for f, k in list(r.formula_counts.items())[:4])
+            print(f"{w:>4g} {only:>9.0%} {np.mean(np.array(r.formulas) == 'MgO'):>5.0%} "
+                  f"{r.rates['valid_structure']:>8.0%} {r.rates['valid_composition']:>7.0%} {r.rates['unique']:>7.0%} "
+                  f"{r.rates['novel']:>6.0%} {ok.mean():>11.0%}  {common}")
 
 
 if __name__ == "__main__":

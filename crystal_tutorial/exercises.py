@@ -164,8 +164,13 @@ def check(name: str, answer, expected=None, *, rtol: float = 1e-6, atol: float =
             problem = ""
         except Problem as exc:
             ok, problem = False, f" - {exc}"
+        except UnboundLocalError as exc:
+            ok, problem = False, f" ({type(exc).__name__}: {exc})"
         except NameError as exc:   # most often a cell above has not run: say which one
-            ok, problem = False, f" ({type(exc).__name__}: {exc}). {missing_name_hint(exc.name, _notebook)}"
+            verdict = Result(f"[!] {name}: cannot check yet ({type(exc).__name__}: {exc}). "
+                             f"{missing_name_hint(exc.name, _notebook)}", False)
+            print(verdict)
+            return verdict
         except Exception as exc:  # the learner's code may fail in any way; say how
             ok, problem = False, f" ({type(exc).__name__}: {exc})"
         if ok:
@@ -256,7 +261,8 @@ def explain_missing_names(notebook: str) -> None:
 
     def handler(self, etype, value, tb, tb_offset=None):
         stb = self.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
-        stb = list(stb) + ["", "Hint: " + missing_name_hint(getattr(value, "name", None), path)]
+        if not isinstance(value, UnboundLocalError):   # a local variable used too early is not about cell order
+            stb = list(stb) + ["", "Hint: " + missing_name_hint(getattr(value, "name", None), path)]
         self._showtraceback(etype, value, stb)   # IPython leaves showing the error to a custom handler
 
     shell.set_custom_exc((NameError,), handler)

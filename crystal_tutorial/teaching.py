@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +26,6 @@ from .files import atomic_write_text
 
 TAGS = ("exercise", "check", "solution")
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"   # the repository's notebooks
-MARKER = ".student-edition.json"                                    # lists what a student edition holds
 
 # The repository Colab installs the package from: the single place to set it (README, "Colab").
 COLAB_REPOSITORY = "https://github.com/YOUR-ACCOUNT/crystal-diffusion-from-scratch"
@@ -167,58 +164,25 @@ def answer_key(paths) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _previous_edition(out: Path) -> bool:
-    """True if ``out`` holds exactly the files a previous ``student-edition`` run wrote there."""
-    marker = out / MARKER
-    try:
-        listed = set(json.loads(marker.read_text(encoding="utf-8"))["files"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    present = {p.name for p in out.iterdir()}
-    return present <= listed | {MARKER} and all((out / name).is_file() for name in present)
-
-
-def write_student_edition(out, notebooks=None) -> list[Path]:
+def write_student_edition(out, notebooks=None, overwrite: bool = False) -> list[Path]:
     """Write the student edition of ``notebooks`` (default: the repository's) to the folder ``out``.
 
-    ``out`` must not exist, be empty, or be a previous student edition (which is replaced as a whole:
-    the new edition is built in a temporary folder beside it and moved into place when complete).
-    Returns the written paths.
+    ``out`` follows the command line's run-folder rules (:mod:`crystal_tutorial.runs`): it must be
+    new or empty, or (with ``overwrite=True``) an earlier student edition, which is replaced as a
+    whole; the edition is built in a temporary folder beside it and appears only when complete.
+    Returns the written paths (the notebooks, then answer-key.md).
     """
-    if not isinstance(out, (str, Path)) or str(out).strip() in ("", "."):
-        raise ValueError(f"out must name a folder, got {out!r}")
-    out = Path(out)
+    from .runs import RunFolder
     source = Path(notebooks) if notebooks is not None else NOTEBOOKS
     paths = sorted(source.glob("[0-9][0-9]_*.ipynb"))
     if not paths:
         raise FileNotFoundError(f"no notebooks (NN_name.ipynb) in {source}")
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"out {out} exists and is not a folder")
-    replace = out.is_dir() and any(out.iterdir())
-    if replace and not _previous_edition(out):
-        raise ValueError(f"out {out} is not empty and is not a previous student edition; "
-                         "choose a new folder (nothing was written)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        names = []
+    names = [p.name for p in paths] + ["answer-key.md"]
+    with RunFolder(out, "student-edition", overwrite=overwrite) as run:
         for path in paths:
-            atomic_write_text(tmp / path.name, student_notebook(path.read_text(encoding="utf-8")))
-            names.append(path.name)
-        atomic_write_text(tmp / "answer-key.md", answer_key(paths))
-        names.append("answer-key.md")
-        atomic_write_text(tmp / MARKER, json.dumps({"files": names}, indent=1) + "\n")
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            out.rename(old / out.name)
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return [out / name for name in names]
+            atomic_write_text(run.tmp / path.name, student_notebook(path.read_text(encoding="utf-8")))
+        atomic_write_text(run.tmp / "answer-key.md", answer_key(paths))
+    return [run.out / name for name in names]
 
 
 def write_colab_cells(repository: str = COLAB_REPOSITORY, notebooks=None) -> list[Path]:
@@ -240,12 +204,13 @@ def write_colab_cells(repository: str = COLAB_REPOSITORY, notebooks=None) -> lis
 
 def add_student_edition_arguments(parser) -> None:
     """The ``student-edition`` subcommand's arguments (registered by ``__main__``)."""
-    parser.add_argument("out", help="folder for the student notebooks and answer-key.md "
-                                    "(new, empty, or a previous student edition, which is replaced)")
+    parser.add_argument("out", help="new or empty folder for the student notebooks and answer-key.md")
     parser.add_argument("--notebooks", default=None, help=f"folder of the notebooks (default: {NOTEBOOKS})")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an earlier student edition in OUT as a whole (never other files)")
 
 
 def run_student_edition(args) -> int:
-    written = write_student_edition(args.out, args.notebooks)
+    written = write_student_edition(args.out, args.notebooks, overwrite=args.overwrite)
     print(f"Wrote {len(written) - 1} student notebooks (solutions removed) and answer-key.md to {args.out}/")
     return 0

@@ -142,6 +142,7 @@ TRIALS = {
     "08.2": ([SOLUTION], [("answer = combine", NONE_RETURNED), "lambda P, mask: (P - P.swapaxes(1, 2)).sum(axis=2) / P.shape[1]"]),
     "08.4": ([SOLUTION, "'novel'", "' Novel'", "'memorised'"], ["'unique'", "'valid'", "0"]),
     "08.3": ([SOLUTION, "1.52", "1.5", "'1.52'"], ["1 / 0.3", "2.2"]),
+    "08.4": ([SOLUTION, "4", "'4'"], ["1", "2", "3"]),
     "09.1": ([SOLUTION, "60", "'60°'", "np.degrees(np.pi / 3)"], ["np.pi / 3", "30", "120"]),
     "09.2": ([SOLUTION, "answer = lambda c, u, w: (1 - w) * u + w * c"],
              [("answer = guide", NONE_RETURNED), "lambda c, u, w: (1 + w) * c - w * u"]),
@@ -286,7 +287,7 @@ def test_a_cell_run_out_of_order_says_which_section_to_run():
         client.execute_cell(nb.cells[late], late)          # a body cell of section 4 without the cell before it
     assert before and before[0].ename == "NameError"       # the first markdown cell explains this case
     verdict = "".join(o.get("text", "") for o in nb.cells[ex.check[0]].outputs)
-    assert verdict.startswith("[!] 01.3") and '`skewed` is made in section "4.' in verdict and "Run All Cells" in verdict
+    assert verdict.startswith("[!] 01.3") and "cannot check yet" in verdict and '`skewed` is made in section "4.' in verdict and "Run All Cells" in verdict
     errors = [o for o in nb.cells[late].outputs if o.output_type == "error"]
     assert errors and errors[0].ename == "NameError", nb.cells[late].outputs
     text = "\n".join(errors[0].traceback)

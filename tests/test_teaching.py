@@ -111,6 +111,7 @@ def edition(tmp_path_factory):
 
 def test_student_edition_drops_exactly_the_solution_cells(edition):
     assert sorted(p.name for p in edition.glob("*.ipynb")) == [p.name for p in NOTEBOOKS]
+    assert sorted(p.name for p in edition.iterdir()) == sorted([p.name for p in NOTEBOOKS] + ["answer-key.md", "run.json"])
     for path in NOTEBOOKS:
         text = path.read_text(encoding="utf-8")
         original = json.loads(text)
@@ -147,22 +148,22 @@ def test_answer_key_is_ordered_by_notebook_and_exercise(edition):
     assert [p.name for p in NOTEBOOKS if f"(`{p.name}`)" in key] == [p.name for p in NOTEBOOKS]
 
 
-def test_student_edition_refuses_a_foreign_folder_and_replaces_its_own(tmp_path):
+def test_student_edition_follows_the_run_folder_rules(tmp_path):
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("my notes")
-    with pytest.raises(ValueError, match="not a previous student edition"):
-        write_student_edition(foreign)
+    for overwrite in (False, True):   # never deletes files it did not write
+        with pytest.raises(ValueError, match="not a finished run"):
+            write_student_edition(foreign, overwrite=overwrite)
     assert [p.name for p in foreign.iterdir()] == ["notes.txt"]   # untouched
 
     out = tmp_path / "edition"
     write_student_edition(out)
-    (out / "answer-key.md").write_text("stale")
-    write_student_edition(out)                                   # a previous edition is replaced as a whole
-    assert (out / "answer-key.md").read_text(encoding="utf-8").startswith("# Answer key")
-    (out / "homework.ipynb").write_text("{}")                    # ... but not once someone added their own files
-    with pytest.raises(ValueError, match="not a previous student edition"):
+    with pytest.raises(ValueError, match="--overwrite"):         # an earlier edition: only on request ...
         write_student_edition(out)
+    (out / "answer-key.md").write_text("stale")
+    write_student_edition(out, overwrite=True)                   # ... and then replaced as a whole
+    assert (out / "answer-key.md").read_text(encoding="utf-8").startswith("# Answer key")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temporary folders are left behind"
     (tmp_path / "afile").write_text("x")
     for bad in ("", tmp_path / "afile"):
@@ -182,7 +183,10 @@ def test_student_edition_command(tmp_path):
     (tmp_path / "full" / "x").write_text("x")
     run = subprocess.run([sys.executable, "-m", "crystal_tutorial", "student-edition", str(tmp_path / "full")],
                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert run.returncode == 2 and "not a previous student edition" in run.stderr and "Traceback" not in run.stderr
+    assert run.returncode == 2 and "not a finished run" in run.stderr and "Traceback" not in run.stderr
+    run = subprocess.run([sys.executable, "-m", "crystal_tutorial", "student-edition", str(out), "--overwrite"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert run.returncode == 0, run.stderr
 
 
 # ---- running the student edition: unanswered, and with the key's solutions pasted in ----
@@ -224,7 +228,7 @@ def run_with_nbval(nb, path, expected):
     return run.stdout
 
 
-FAST = {"01_crystals_and_pbc.ipynb", "02_forward_diffusion.ipynb"}
+FAST = {"02_forward_diffusion.ipynb", "03_mlp_and_adam.ipynb"}   # the others: pytest -m slow
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, marks=() if p.name in FAST else pytest.mark.slow) for p in NOTEBOOKS],
