@@ -196,8 +196,11 @@ def main(argv=None) -> int:
         print(f"{PROG} {args.command}: error: {' '.join(str(message).split())}", file=sys.stderr)
         return status
 
+    class Terminated(KeyboardInterrupt):
+        """SIGTERM, handled as Ctrl-C (a subclass, so Python does not re-raise SIGINT at exit)."""
+
     def terminate(signum, frame):  # `kill` (SIGTERM) cleans up like Ctrl-C: no half-written --out is left
-        raise KeyboardInterrupt
+        raise Terminated
 
     import signal
     import threading

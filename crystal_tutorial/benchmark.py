@@ -9,7 +9,9 @@ Jiao et al. 2023; FlowMM, Miller et al. 2024):
   matched sites normalised by (V / N)^(1/3), so it has no unit;
 * **one sample**: the first prediction counts only if it *and* the test structure are valid (every
   interatomic distance > 0.5 Å, volume > 0.1 Å^3, charge neutral by an oxidation-state guess; single
-  elements are neutral), DiffCSP's rule; **best of k**: the closest of k valid predictions.
+  elements are neutral), DiffCSP's rule; **best of k**: the closest of k valid predictions (the test
+  structure's validity is not asked there). Both as DiffCSP's ``scripts/compute_metrics.py``
+  (``RecEval``, ``RecEvalBatch``; github.com/jiaor17/DiffCSP).
 
 Charge neutrality is ``metrics.valid_composition`` (pymatgen's ``oxi_state_guesses`` on the reduced
 composition; the papers use SMACT, which differs for some compositions, see ``metrics``), and the

@@ -95,9 +95,13 @@ class RunFolder:
         parent = self.out.absolute().parent
         parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.partial-", dir=parent))
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.chmod(self.tmp, 0o777 & ~umask)  # as a plain mkdir would (mkdtemp makes it private)
+        try:  # a Ctrl-C right here must not leave the folder behind (__exit__ does not run for __enter__)
+            umask = os.umask(0o022)
+            os.umask(umask)
+            os.chmod(self.tmp, 0o777 & ~umask)  # as a plain mkdir would (mkdtemp makes it private)
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
         return self
 
     def __exit__(self, exc_type, exc, tb):
