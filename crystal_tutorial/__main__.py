@@ -47,7 +47,7 @@ def run_demo(args) -> int:
     """
     from .files import atomic_path
 
-    out = Path(args.out) if args.out is not None else _new_out_dir("demo_output")
+    out = args.out if args.out is not None else _new_out_dir("demo_output")
     run = RunFolder(out, "demo", overwrite=args.overwrite)   # checks --out before any work
     import matplotlib
     matplotlib.use("Agg")

@@ -61,6 +61,8 @@ def check_out(out, overwrite: bool = False) -> Path:
     if not isinstance(out, (str, os.PathLike)) or str(out).strip() == "":
         raise UsageError(f"--out must name a folder, got {str(out)!r}")
     out = Path(out)
+    if out.name in ("", ".", ".."):  # the current folder, its parent or the root: not a folder of its own
+        raise UsageError(f"--out must name a folder of its own (the run is renamed onto it), got {str(out)!r}")
     if out.exists() or out.is_symlink():
         if not out.is_dir():
             raise UsageError(f"--out: {out} exists and is not a folder")
