@@ -5,6 +5,10 @@ Protocol (issue 8): train on the 10-structure demo set (5 Å cubic silicon cells
 atoms; classify each with spglib at symprec 0.25 Å (``physics.prototype_match``) and check the
 nearest-neighbour distance d_min >= 0.7 Å before any correction (``PhysicsValidator``).
 Targets: 2 atoms >= 95% BCC, 4 atoms >= 85% FCC, 8 atoms diamond reported (aim >= 50%), 100% valid.
+Then the papers' sample metrics (issue 14, ``metrics.evaluate_samples`` against the demo set): unique
+and novel with StructureMatcher (ltol 0.3, stol 0.5, angle_tol 10), each checked sample by sample
+against an independent StructureMatcher run on the same structures written as CIF files
+(``matcher_check.py``; all pairs for the pairwise rows).
 
     python benchmarks/bench_quality.py                   # the protocol (about 2 minutes)
     python benchmarks/bench_quality.py --seconds 10      # a shorter budget
@@ -21,9 +25,10 @@ import os
 import time
 
 import numpy as np
+from matcher_check import format_check, independent_check
 
 from crystal_tutorial.crystals import demo_dataset
-from crystal_tutorial.physics import PhysicsValidator
+from crystal_tutorial.metrics import evaluate_samples
 from crystal_tutorial.sampling import sample_ddpm
 from crystal_tutorial.torus import TorusConfig, load_model, sample_torus, train_torus
 from crystal_tutorial.training import TrainConfig, build_model, train
@@ -33,13 +38,13 @@ SIZES = (2, 4, 8)
 TARGETS = {2: 0.95, 4: 0.85, 8: 0.50}
 
 
-def row(name, samples, symprec, seconds):
-    report = PhysicsValidator().evaluate_samples(samples, symprec=symprec)
+def row(name, samples, symprec, seconds, reference):
+    report = evaluate_samples(samples, reference=reference, symprec=symprec)
     n = samples[0].n_atoms
     return {"model": name, "N": n, "target": EXPECTED[n], "match": report.prototype_rates[EXPECTED[n]],
             "any": report.match_rate, "valid": float(report.distance_valid.mean()),
-            "d_min": (float(report.d_min.min()), float(np.median(report.d_min))), "unique": report.uniqueness,
-            "sample_s": seconds}
+            "d_min": (float(report.d_min.min()), float(np.median(report.d_min))), "unique": report.rates["unique"],
+            "novel": report.rates["novel"], "sample_s": seconds, "report": report, "samples": samples}
 
 
 def main():
@@ -77,19 +82,28 @@ def main():
         for name, model in models.items():
             t0 = time.perf_counter()
             samples = sample_torus(model, n, args.n_samples, rng)
-            rows.append(row(name, samples, args.symprec, time.perf_counter() - t0))
+            rows.append(row(name, samples, args.symprec, time.perf_counter() - t0, data))
         t0 = time.perf_counter()
         samples = sample_ddpm(mlp, mlp_config.make_schedule(), n, np.eye(3) * 5.0, args.n_samples, rng)
-        rows.append(row("per-atom MLP (30 s)", samples, args.symprec, time.perf_counter() - t0))
-        rows.append(row("uniform random", uniform_samples(n, args.n_samples, rng), args.symprec, 0.0))
+        rows.append(row("per-atom MLP (30 s)", samples, args.symprec, time.perf_counter() - t0, data))
+        rows.append(row("uniform random", uniform_samples(n, args.n_samples, rng), args.symprec, 0.0, data))
 
     print(f"\n{args.n_samples} samples each; spglib symprec {args.symprec} Å; valid = d_min >= 0.7 Å "
-          f"(no correction); unique = no duplicate of an earlier sample within 0.1 Å RMS")
-    head = f"{'model':<22} {'N':>2} {'target':<8} {'match':>6} {'any':>6} {'valid':>6} {'d_min min/med Å':>16} {'unique':>7} {'sample s':>9}"
+          f"(no correction); unique / novel by StructureMatcher against earlier samples / the 10 training "
+          f"structures ({rows[0]['report'].summary_line().split('(')[-1].rstrip(')')}); 'match s' = seconds of "
+          f"structure matching")
+    head = (f"{'model':<22} {'N':>2} {'target':<8} {'match':>6} {'any':>6} {'valid':>6} {'d_min min/med Å':>16} "
+            f"{'unique':>7} {'novel':>6} {'sample s':>9} {'match s':>8}")
     print(head + "\n" + "-" * len(head))
     for r in rows:
         print(f"{r['model']:<22} {r['N']:>2} {r['target']:<8} {r['match']:>6.0%} {r['any']:>6.0%} {r['valid']:>6.0%} "
-              f"{r['d_min'][0]:>7.2f} / {r['d_min'][1]:<6.2f} {r['unique']:>7.0%} {r['sample_s']:>9.1f}")
+              f"{r['d_min'][0]:>7.2f} / {r['d_min'][1]:<6.2f} {r['unique']:>7.0%} {r['novel']:>6.0%} "
+              f"{r['sample_s']:>9.1f} {r['report'].seconds['unique'] + r['report'].seconds['novel']:>8.1f}")
+    print("\nthe package's unique and novel against an independent StructureMatcher run on CIF files:")
+    for r in rows:
+        t0 = time.perf_counter()
+        check = independent_check(r["samples"], r["report"], data, all_pairs="pair" in r["model"])
+        print(f"  {r['model']:<22} {r['N']:>2}: {format_check(check)} [{time.perf_counter() - t0:.0f} s]")
     print("\ntargets (pairwise, 30 s):")
     for r in rows:
         if r["model"] == "pairwise (30 s)":

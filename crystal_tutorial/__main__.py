@@ -47,7 +47,7 @@ def run_demo(args) -> int:
     """
     from .files import atomic_path
 
-    out = Path(args.out) if args.out is not None else _new_out_dir("demo_output")
+    out = args.out if args.out is not None else _new_out_dir("demo_output")
     run = RunFolder(out, "demo", overwrite=args.overwrite)   # checks --out before any work
     import matplotlib
     matplotlib.use("Agg")
@@ -196,8 +196,11 @@ def main(argv=None) -> int:
         print(f"{PROG} {args.command}: error: {' '.join(str(message).split())}", file=sys.stderr)
         return status
 
+    class Terminated(KeyboardInterrupt):
+        """SIGTERM, handled as Ctrl-C (a subclass, so Python does not re-raise SIGINT at exit)."""
+
     def terminate(signum, frame):  # `kill` (SIGTERM) cleans up like Ctrl-C: no half-written --out is left
-        raise KeyboardInterrupt
+        raise Terminated
 
     import signal
     import threading

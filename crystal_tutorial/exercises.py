@@ -150,8 +150,9 @@ def check(name: str, answer, expected=None, *, rtol: float = 1e-6, atol: float =
     """Compare ``answer`` with ``expected`` (numbers or arrays, to ``rtol``/``atol``), or run ``test(answer)``.
 
     ``test`` returns True/False (or raises). A number typed as text is read as a number first (see
-    :func:`as_number`; "36%" passes if 0.36 or 36 is right), other text is given to ``test`` as it is. Prints and returns the verdict (never the expected value); ``None`` as
-    answer means "not attempted yet".
+    :func:`as_number`; "36%" passes if 0.36 or 36 is right), other text is given to ``test`` as it
+    is. Prints and returns the verdict (never the expected value); ``None`` as answer means "not
+    attempted yet". A NameError (a cell above has not run) says which section makes the name.
     """
     if answer is None:
         verdict = Result(f"[ ] {name}: not attempted yet - replace None with your answer and re-run", None)
@@ -184,6 +185,7 @@ def check(name: str, answer, expected=None, *, rtol: float = 1e-6, atol: float =
 # ---- cells run out of order ----
 
 _notebook: Path | None = None   # set by explain_missing_names: the notebook this kernel runs
+
 
 def names_made(source: str) -> set[str]:
     """Names that a code cell's top level assigns, defines or imports (IPython magics are skipped)."""

@@ -61,6 +61,8 @@ def check_out(out, overwrite: bool = False) -> Path:
     if not isinstance(out, (str, os.PathLike)) or str(out).strip() == "":
         raise UsageError(f"--out must name a folder, got {str(out)!r}")
     out = Path(out)
+    if out.name in ("", ".", ".."):  # the current folder, its parent or the root: not a folder of its own
+        raise UsageError(f"--out must name a folder of its own (the run is renamed onto it), got {str(out)!r}")
     if out.exists() or out.is_symlink():
         if not out.is_dir():
             raise UsageError(f"--out: {out} exists and is not a folder")
@@ -95,9 +97,13 @@ class RunFolder:
         parent = self.out.absolute().parent
         parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.partial-", dir=parent))
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.chmod(self.tmp, 0o777 & ~umask)  # as a plain mkdir would (mkdtemp makes it private)
+        try:  # a Ctrl-C right here must not leave the folder behind (__exit__ does not run for __enter__)
+            umask = os.umask(0o022)
+            os.umask(umask)
+            os.chmod(self.tmp, 0o777 & ~umask)  # as a plain mkdir would (mkdtemp makes it private)
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
         return self
 
     def __exit__(self, exc_type, exc, tb):

@@ -372,6 +372,13 @@ def _title(nb, fallback: str) -> str:
     return fallback
 
 
+def _minutes(nb) -> int | None:
+    """The study time a notebook's opening states ("Estimated time: 40 minutes"), or None."""
+    first = nb.cells[0].source if nb.cells and nb.cells[0].cell_type == "markdown" else ""
+    m = re.search(r"Estimated time:?\**\s*(\d+)", first)
+    return int(m.group(1)) if m else None
+
+
 def _exporter():
     from nbconvert import HTMLExporter
     exporter = HTMLExporter(template_name="crystal_site", extra_template_basedirs=[str(TEMPLATE_DIR)],
@@ -406,12 +413,12 @@ def _nav(pages: list, i: int) -> str:
 
 def _index_notebook(pages: list, conditions: str):
     import nbformat
-    rows = ["| # | notebook | sections (measured seconds) | run time (s) | kernel memory (MB) |",
-            "|---|---|---|---|---|"]
+    rows = ["| # | notebook | study time (min) | sections (measured seconds) | run time (s) | kernel memory (MB) |",
+            "|---|---|---|---|---|---|"]
     for p in pages:
         r = p["report"]
         secs = "; ".join(f"{html.escape(name)} {s:.1f}" for name, s in r["sections"] if name != "(opening)")
-        rows.append(f'| {p["number"]} | [{p["title"]}]({p["href"]}) | {secs} | {r["seconds"]:.0f} | '
+        rows.append(f'| {p["number"]} | [{p["title"]}]({p["href"]}) | {p.get("minutes") or ""} | {secs} | {r["seconds"]:.0f} | '
                     f'{r.get("rss_mb", float("nan")):.0f} |')
     intro = ("# Crystal Diffusion from Scratch\n\nA series of Jupyter notebooks from a periodic unit cell to a "
              "diffusion model that generates crystal structures, every model part written by hand in NumPy. "
@@ -419,8 +426,8 @@ def _index_notebook(pages: list, conditions: str):
              "rotated. Widget panels show their default state: the sliders need Jupyter (JupyterLab or Binder).\n\n"
              "The forward process, for a taste of the maths: $q(x_t \\mid x_0) = \\mathcal N(\\sqrt{\\bar\\alpha_t}\\,x_0, "
              "(1-\\bar\\alpha_t) I)$.")
-    times = (f"## The notebooks\n\nRun times were measured while building this site ({conditions}); "
-             "they include the kernel start.\n\n" + "\n".join(rows))
+    times = (f"## The notebooks\n\nStudy time is each notebook's own estimate for a student. Run times were "
+             f"measured while building this site ({conditions}); they include the kernel start.\n\n" + "\n".join(rows))
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell(intro), nbformat.v4.new_markdown_cell(times)]
     nb.metadata["title"] = "Crystal Diffusion from Scratch"
@@ -481,8 +488,8 @@ def build_site(out, notebooks_dir="notebooks", timeout: int = 300, log=print) ->
                                  f"{str(exc).strip().splitlines()[-1][:300]}") from exc
             log(f"  {report['seconds']:.1f} s, kernel {report.get('rss_mb', '?')} MB, stalls {report['stalls']}")
             executed.append((path, nb, report))
-        pages = [{"number": p.name[:2], "href": p.stem + ".html", "title": _title(nb, p.stem), "report": r}
-                 for p, nb, r in executed]
+        pages = [{"number": p.name[:2], "href": p.stem + ".html", "title": _title(nb, p.stem), "report": r,
+                  "minutes": _minutes(nb)} for p, nb, r in executed]
         assets = tmp / "assets"
         assets.mkdir()
         _copy_assets(assets)

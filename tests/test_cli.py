@@ -40,3 +40,17 @@ def test_bad_arguments_are_argparse_errors(args, message):
     result = run(*args)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_demo_out_is_never_mixed(tmp_path):
+    out = tmp_path / "d"
+    assert run("demo", "--epochs", "1", "--out", str(out)).returncode == 0
+    assert json.loads((out / "run.json").read_text())["command"] == "demo"
+    again = run("demo", "--epochs", "1", "--out", str(out))
+    assert again.returncode == 2 and "--overwrite" in again.stderr and len(again.stderr.strip().splitlines()) == 1
+    assert run("demo", "--epochs", "1", "--out", str(out), "--overwrite").returncode == 0
+    assert sorted(p.name for p in out.iterdir()) == ["generated_crystal.png", "model.npz", "real_crystal.png",
+                                                     "run.json", "training_loss.png"]
+    for bad in ("", ".", ".."):
+        result = run("demo", "--out", bad, cwd=tmp_path)
+        assert result.returncode == 2 and "--out must name a folder" in result.stderr, result.stderr

@@ -65,6 +65,15 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("page", pages)
 
 
+def test_site_build_ran_every_notebook_without_a_stall(site_dir):
+    """The site build is one of CI's three head-less runs of every notebook (bench_headless does two)."""
+    summary = json.loads((site_dir / "site.json").read_text())
+    names = [r["notebook"] for r in summary["reports"]]
+    assert names == sorted(p.name for p in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    for report in summary["reports"]:
+        assert report["stalls"] == [] and report["timeouts"] == 0, f"{report['notebook']}: {report['stalls']}"
+
+
 CHECK_JS = r"""
 () => {
   const plots = Array.from(document.querySelectorAll('.js-plotly-plot'));
