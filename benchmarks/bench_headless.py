@@ -29,7 +29,7 @@ from crystal_tutorial.site import execute_notebook  # noqa: E402
 def write_stress_notebook(path: Path, n_cells: int = 40) -> Path:
     """A notebook of ``n_cells`` widget cells (play slider + panel + plotly figure), the pattern that
     stalled: stock nbclient waits the full cell timeout in some of them on every run (measured:
-    7 of 120 cells in 3 of 3 runs, timeout 10 s, 2 loaded cores); ReliableKernelClient in none."""
+    19 of 240 cells in 6 of 6 runs, timeout 10 s, 2 loaded cores); ReliableKernelClient in none."""
     import nbformat
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

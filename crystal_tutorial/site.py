@@ -19,8 +19,8 @@ in the socket and is found only when the poll's timeout fires: the whole cell ti
 channel (the kernel idle, nbclient waiting), and ``iopub_timeout`` on the iopub channel (outputs
 may be dropped). :class:`ReliableKernelClient` polls in short slices instead, so a lost wake-up
 costs at most :data:`POLL_SLICE` seconds. Measured with ``benchmarks/bench_headless.py --stress 40``
-(40 widget cells, cell timeout 10 s, 2 loaded cores): the stock client waited the full timeout in
-7 of 120 cells, in 3 of 3 runs; this client in 0 of 120. Use it from nbconvert or papermill with
+(40 widget cells, cell timeout 10 s, 2 loaded cores, 6 runs each): the stock client waited the full timeout in
+19 of 240 cells, in 6 of 6 runs; this client in 0 of 240. Use it from nbconvert or papermill with
 ``--ExecutePreprocessor.kernel_manager_class=crystal_tutorial.site.ReliableKernelManager``.
 """
 from __future__ import annotations
