@@ -2,7 +2,9 @@
 
 Both modules validate the same kinds of arguments (a Crystal, a list of Crystals, a positive
 tolerance) and batch structures of equal size the same way, so those helpers live here, in one
-small module that both import: neither imports the other's private names.
+small module that both import: neither imports the other's private names. The hyperparameter
+dataclasses of later chapters (``TorusConfig``, ``JointConfig``, ``CSPConfig``) check their fields
+with ``check_config_fields``.
 """
 from __future__ import annotations
 
@@ -42,6 +44,25 @@ def check_crystal_list(name: str, values) -> list[Crystal]:
     for i, c in enumerate(values):
         check_crystal(f"{name}[{i}]", c)
     return values
+
+
+def check_config_fields(config, positive_ints=(), positive_numbers=(), non_negative=()) -> None:
+    """Check the named fields of a config dataclass: positive integers, finite numbers > 0, numbers >= 0.
+
+    Raises ValueError naming the first bad field, what it holds and what it should hold.
+    """
+    for name in positive_ints:
+        v = getattr(config, name)
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    for name in positive_numbers:
+        v = getattr(config, name)
+        if isinstance(v, bool) or not isinstance(v, Real) or not np.isfinite(v) or v <= 0:
+            raise ValueError(f"{name} must be a positive number, got {v!r}")
+    for name in non_negative:
+        v = getattr(config, name)
+        if isinstance(v, bool) or not isinstance(v, Real) or not np.isfinite(v) or v < 0:
+            raise ValueError(f"{name} must be a number >= 0, got {v!r}")
 
 
 def mic_method(lattice) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import check_config_fields
 from .crystals import Crystal
 from .diffusion import cosine_schedule, geometric_sigmas, ve_sample
 from .files import atomic_path
@@ -59,14 +60,8 @@ class CSPConfig:
     blas_threads: int = 1
 
     def __post_init__(self):
-        for name in ("n_freq", "n_rbf", "embed", "hidden", "T", "batch_size", "max_steps", "blas_threads"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        for name in ("min_scale", "lr"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v <= 0:
-                raise ValueError(f"{name} must be a positive number, got {v!r}")
+        check_config_fields(self, ("n_freq", "n_rbf", "embed", "hidden", "T", "batch_size", "max_steps",
+                                   "blas_threads"), ("min_scale", "lr"))
         if not 0 <= self.p_true_lattice <= 1:
             raise ValueError(f"p_true_lattice must lie in [0, 1], got {self.p_true_lattice!r}")
         if not 0 < self.sigma_min < self.sigma_max <= 1:

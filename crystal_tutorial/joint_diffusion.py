@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import check_config_fields
 from .crystals import Crystal, binary_dataset
 from .diffusion import cosine_schedule, geometric_sigmas, ve_sample
 from .joint import JointDenoiser, lattice_params, params_to_lattice
@@ -88,18 +89,9 @@ class JointConfig:
     blas_threads: int = 1
 
     def __post_init__(self):
-        for name in ("n_freq", "n_rbf", "embed", "hidden", "T", "batch_size", "max_steps", "blas_threads"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        for name in ("shape_scale", "lr", "max_seconds"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v <= 0:
-                raise ValueError(f"{name} must be a positive number, got {v!r}")
-        for name in ("strain", "p_drop", "weight_lattice", "weight_types"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
-                raise ValueError(f"{name} must be a number >= 0, got {v!r}")
+        check_config_fields(self, ("n_freq", "n_rbf", "embed", "hidden", "T", "batch_size", "max_steps",
+                                   "blas_threads"), ("shape_scale", "lr", "max_seconds"),
+                            ("strain", "p_drop", "weight_lattice", "weight_types"))
         if self.p_drop >= 1:
             raise ValueError(f"p_drop must be below 1, got {self.p_drop}")
         if not 0 < self.sigma_min < self.sigma_max <= 1:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import check_config_fields
 from .crystals import DEMO_LATTICE_A, DEMO_NUMBER, Crystal
 from .diffusion import geometric_sigmas, ve_sample, wrapped_normal_pdf, wrapped_normal_score
 from .models import masked_mse
@@ -110,14 +111,8 @@ class TorusConfig:
     blas_threads: int = 1         # one BLAS thread is fastest for these small matrices
 
     def __post_init__(self):
-        for name in ("n_freq", "hidden", "batch_size", "max_steps", "blas_threads"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("lr", "max_seconds"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        check_config_fields(self, ("n_freq", "hidden", "batch_size", "max_steps", "blas_threads"),
+                            ("lr", "max_seconds"))
         if self.lr_decay not in ("steps", "time", "none"):
             raise ValueError(f"lr_decay must be 'steps', 'time' or 'none', got {self.lr_decay!r}")
         if not 0 < self.sigma_min < self.sigma_max <= 1.0:
