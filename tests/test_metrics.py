@@ -17,23 +17,10 @@ from crystal_tutorial.metrics import (MATCHER_SETTINGS, SampleReport, compare_re
                                       nearest_distance, structure_distance, structure_matcher, valid_composition)
 from crystal_tutorial.pbc import minimum_image
 from crystal_tutorial.physics import PhysicsValidator
+from crystal_helpers import moved_copy, random_crystal
 
 NAMES = ("sc", "bcc", "fcc", "diamond")
 SKEWED = np.array([[4.0, 0.0, 0.0], [3.2, 2.5, 0.0], [1.1, 0.9, 3.0]])  # a strongly sheared cell
-
-
-def random_crystal(seed, n=4, lattice=None, numbers=14):
-    rng = np.random.default_rng(seed)
-    return Crystal(np.eye(3) * 5.0 if lattice is None else lattice, rng.random((n, 3)), numbers)
-
-
-def moved_copy(c, rng, displacement=0.0):
-    """``c`` permuted, shifted by a random translation, each atom displaced by ``displacement`` Å."""
-    u = rng.standard_normal((c.n_atoms, 3))
-    u *= displacement / np.linalg.norm(u, axis=1, keepdims=True)  # (N, 3) Å, fixed length
-    perm = rng.permutation(c.n_atoms)
-    frac = c.frac_coords[perm] + rng.random(3) + (u @ np.linalg.inv(c.lattice))
-    return Crystal(c.lattice, frac % 1.0, c.numbers[perm])
 
 
 def copies_in_other_cells(c, rng):

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from crystal_tutorial.crystals import Crystal, prototype, reference_crystals
 from crystal_tutorial.physics import (PROTOTYPE_SPACE_GROUPS, CorrectionResult, PhysicsValidator, prototype_match,
                                       space_group, symmetry_dataset)
+from crystal_helpers import moved_copy, random_crystal
 
 NAMES = ("sc", "bcc", "fcc", "diamond")
 SKEWED = np.array([[4.0, 0.0, 0.0], [3.2, 2.5, 0.0], [1.1, 0.9, 3.0]])  # a strongly sheared cell
@@ -17,20 +18,6 @@ SKEWED = np.array([[4.0, 0.0, 0.0], [3.2, 2.5, 0.0], [1.1, 0.9, 3.0]])  # a stro
 @pytest.fixture(scope="module")
 def validator():
     return PhysicsValidator()
-
-
-def random_crystal(seed, n=4, lattice=None):
-    rng = np.random.default_rng(seed)
-    return Crystal(np.eye(3) * 5.0 if lattice is None else lattice, rng.random((n, 3)), 14)
-
-
-def moved_copy(c, rng, displacement=0.0):
-    """``c`` permuted, shifted by a random translation, each atom displaced by ``displacement`` Å."""
-    u = rng.standard_normal((c.n_atoms, 3))
-    u *= displacement / np.linalg.norm(u, axis=1, keepdims=True)  # (N, 3) Å, fixed length
-    perm = rng.permutation(c.n_atoms)
-    frac = c.frac_coords[perm] + rng.random(3) + (u @ np.linalg.inv(c.lattice))
-    return Crystal(c.lattice, frac % 1.0, c.numbers[perm])
 
 
 # --- minimum distance -----------------------------------------------------------------------
