@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from crystal_tutorial import benchmark as B  # noqa: E402
-from crystal_tutorial.crystals import load_benchmark  # noqa: E402
 from crystal_tutorial.csp import load_csp  # noqa: E402
+from crystal_tutorial.datasets import load_benchmark  # noqa: E402
 
 
 def table(dataset, n, processes, methods=None):
