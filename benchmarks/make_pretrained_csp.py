@@ -3,9 +3,8 @@
     nice -n 10 python benchmarks/make_pretrained_csp.py --dataset perov_5 --steps 15000
     nice -n 10 python benchmarks/make_pretrained_csp.py --dataset carbon_24 --steps 3000 --batch-size 16 --save-every 500
 
-There is no train split in the shipped data: the model trains on the "train" part of val
-(``benchmark.val_split``: 85 %, a fixed seeded permutation); the other 15 % of val is held out for every
-choice of sampler and model, and the test split only reports (DATA.md). Budgets are in steps and the seed is fixed, so a rerun gives the same weights (up to
+There is no train split in the shipped data: the model trains on val and is evaluated on test
+(DATA.md). Budgets are in steps and the seed is fixed, so a rerun gives the same weights (up to
 BLAS rounding). Prints the wall time and steps/s (noisy on a shared machine) and stores them, with
 the step count, in the file's metadata ("extra"). Writes a checkpoint every --save-every steps too.
 """
@@ -18,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from crystal_tutorial.benchmark import val_split  # noqa: E402
+from crystal_tutorial.crystals import load_benchmark  # noqa: E402
 from crystal_tutorial.csp import PRETRAINED_CSP, CSPConfig, save_csp, train_csp  # noqa: E402
 
 
@@ -33,15 +32,15 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="default: the shipped file of --dataset")
     args = p.parse_args(argv)
     out = Path(args.out) if args.out else PRETRAINED_CSP[args.dataset]
-    val = val_split(args.dataset, "train")
+    val = load_benchmark(args.dataset, "val")
     config = CSPConfig(max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, progress=False)
     model = config.build_model(val)
-    print(f"{args.dataset}: {len(val)} val structures (the train part), {model!r}, {args.steps} steps at batch {args.batch_size}")
+    print(f"{args.dataset}: {len(val)} val structures, {model!r}, {args.steps} steps at batch {args.batch_size}")
     start = time.perf_counter()
 
     def extra(step):
         seconds = time.perf_counter() - start
-        return {"dataset": args.dataset, "split": "val (train part, benchmark.val_split)", "steps": step, "seconds": round(seconds, 1),
+        return {"dataset": args.dataset, "split": "val", "steps": step, "seconds": round(seconds, 1),
                 "steps_per_second": round(step / seconds, 2)}
 
     def callback(step, loss):
