@@ -38,7 +38,6 @@ def seconds(fn, repeats: int) -> float:
 
 def panels():
     """(notebook, control, kind, {setting: callable}) for every panel control of notebooks 01-09."""
-    from crystal_tutorial.viz import nn as viz_nn
     from crystal_tutorial.crystals import Crystal, demo_dataset
     from crystal_tutorial.joint_diffusion import load_joint
     from crystal_tutorial.physics import PhysicsValidator
@@ -47,6 +46,7 @@ def panels():
     from crystal_tutorial.training import TrainConfig, build_model, train
     from crystal_tutorial.viz.complexity import render_min_distance_timing
     from crystal_tutorial.viz.diffusion import render_scrubber
+    from crystal_tutorial.viz.figures import nn as viz_nn
     from crystal_tutorial.viz.figures import render_prototype_explorer
     from crystal_tutorial.viz.joint import (
         density_samples,

@@ -27,8 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import atomic_write_text
-from .runs import (  # noqa: F401
+from ..cli.runs import (  # noqa: F401
     MAX_SAMPLES,
     RunFolder,
     UsageError,
@@ -37,6 +36,7 @@ from .runs import (  # noqa: F401
     sample_batch_size,
     sample_in_batches,
 )
+from ..files import atomic_write_text
 
 PROG = "python -m crystal_tutorial generate"
 MAX_ATOMS = 64

@@ -24,9 +24,9 @@ import sys
 import time
 from pathlib import Path
 
+from ..cli.generate import _int_in, _positive, add_generate_arguments, run_generate
+from ..cli.runs import RunFolder
 from ..course.teaching import add_student_edition_arguments, run_student_edition
-from .generate import _int_in, _positive, add_generate_arguments, run_generate
-from .runs import RunFolder
 
 RULE = "=" * 80
 PROG = "python -m crystal_tutorial"
@@ -161,7 +161,7 @@ def add_site(sub) -> None:
 
 
 def add_benchmark(sub) -> None:
-    from .benchmark import add_benchmark_arguments, run_benchmark
+    from ..benchmark import add_benchmark_arguments, run_benchmark
     bench = sub.add_parser("benchmark", help="score the CSP model and baselines on perov-5 or carbon-24 (notebook 10)")
     add_benchmark_arguments(bench).set_defaults(func=run_benchmark)
 
