@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-BUILDERS = [p for p in NOTEBOOKS if p.name[:2] in ("08",)]
+BUILDERS = [p for p in NOTEBOOKS if p.name[:2] in ("08", "09")]
 WHOLE_PRINT = re.compile(r"^print\(inspect\.getsource\([\w.]+\)\)$")
 PRIVATE = re.compile(r"\b[A-Za-z]\w*\._[A-Za-z]\w*")   # name._private (not dunders: __init__ has two)
 
@@ -23,7 +23,7 @@ def code_lines(path):
 
 
 def test_the_notebooks_that_build_are_found():
-    assert [p.name[:2] for p in BUILDERS] == ["08"]
+    assert [p.name[:2] for p in BUILDERS] == ["08", "09"]
 
 
 @pytest.mark.parametrize("path", BUILDERS, ids=lambda p: p.name)
