@@ -28,7 +28,7 @@ import scipy
 from scipy.spatial import cKDTree
 from threadpoolctl import threadpool_limits
 
-from crystal_tutorial.complexity import (BRUTE_FORCE_BYTES_PER_PAIR, brute_force_min_distance, scaling_sweep, time_call)
+from crystal_tutorial.complexity import BRUTE_FORCE_BYTES_PER_PAIR, brute_force_min_distance, scaling_sweep, time_call
 from crystal_tutorial.crystals import Crystal, jitter, prototype
 from crystal_tutorial.neighbours import min_distance_cell_list
 

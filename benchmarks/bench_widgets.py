@@ -48,10 +48,27 @@ def panels():
     from crystal_tutorial.viz.diffusion import render_scrubber
     from crystal_tutorial.viz.figures import nn as viz_nn
     from crystal_tutorial.viz.figures import render_prototype_explorer
-    from crystal_tutorial.viz.joint import (density_samples, guided_samples, render_density_result, render_guided, sample_densities)
-    from crystal_tutorial.viz.pairwise import (render_reverse_process, render_sample_set, render_training_result, sample_set, train_run)
+    from crystal_tutorial.viz.joint import (
+        density_samples,
+        guided_samples,
+        render_density_result,
+        render_guided,
+        sample_densities,
+    )
+    from crystal_tutorial.viz.pairwise import (
+        render_reverse_process,
+        render_sample_set,
+        render_training_result,
+        sample_set,
+        train_run,
+    )
     from crystal_tutorial.viz.physics import render_correction, render_symprec
-    from crystal_tutorial.viz.sampling import (render_ddim, render_loss_curves, render_reverse_step, trajectory_min_distances)
+    from crystal_tutorial.viz.sampling import (
+        render_ddim,
+        render_loss_curves,
+        render_reverse_step,
+        trajectory_min_distances,
+    )
 
     def train_and_compare(epochs, lr, hidden, T, schedule):  # notebook 04's button
         cfg = TrainConfig(epochs=epochs, lr=lr, hidden=hidden, timesteps=T, schedule=schedule, progress=False)

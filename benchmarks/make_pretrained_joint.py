@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from crystal_tutorial.joint_diffusion import (PRETRAINED_JOINT, JointConfig, save_joint, train_joint, training_set)
+from crystal_tutorial.joint_diffusion import PRETRAINED_JOINT, JointConfig, save_joint, train_joint, training_set
 
 STEPS = 16000
 

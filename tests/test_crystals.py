@@ -4,7 +4,7 @@ import pytest
 import spglib
 
 from crystal_tutorial.cif import read_cif, write_cif
-from crystal_tutorial.crystals import (DEMO_JITTER, Crystal, demo_dataset, jitter, prototype, reference_crystals)
+from crystal_tutorial.crystals import DEMO_JITTER, Crystal, demo_dataset, jitter, prototype, reference_crystals
 
 
 def test_prototype_atom_counts_and_space_groups():

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crystal_tutorial.course.exercises import (Problem, as_number, check, missing_name_hint, names_made, where_made)
+from crystal_tutorial.course.exercises import Problem, as_number, check, missing_name_hint, names_made, where_made
 from crystal_tutorial.course.teaching import cell_text, exercises, solution_code
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,16 @@ from hypothesis import strategies as st
 from crystal_tutorial.checks import mic_method
 from crystal_tutorial.crystals import Crystal, demo_dataset, prototype
 from crystal_tutorial.datasets import binary_dataset
-from crystal_tutorial.metrics import (MATCHER_SETTINGS, SampleReport, compare_reports, evaluate_samples, nearest_distance, structure_distance, structure_matcher, valid_composition)
+from crystal_tutorial.metrics import (
+    MATCHER_SETTINGS,
+    SampleReport,
+    compare_reports,
+    evaluate_samples,
+    nearest_distance,
+    structure_distance,
+    structure_matcher,
+    valid_composition,
+)
 from crystal_tutorial.pbc import minimum_image
 from crystal_tutorial.physics import PhysicsValidator
 

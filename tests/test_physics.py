@@ -8,7 +8,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crystal_tutorial.crystals import Crystal, prototype, reference_crystals
-from crystal_tutorial.physics import (PROTOTYPE_SPACE_GROUPS, CorrectionResult, PhysicsValidator, prototype_match, space_group, symmetry_dataset)
+from crystal_tutorial.physics import (
+    PROTOTYPE_SPACE_GROUPS,
+    CorrectionResult,
+    PhysicsValidator,
+    prototype_match,
+    space_group,
+    symmetry_dataset,
+)
 
 NAMES = ("sc", "bcc", "fcc", "diamond")
 SKEWED = np.array([[4.0, 0.0, 0.0], [3.2, 2.5, 0.0], [1.1, 0.9, 3.0]])  # a strongly sheared cell

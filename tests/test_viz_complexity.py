@@ -9,7 +9,19 @@ from matplotlib.figure import Figure
 from crystal_tutorial.complexity import Sweep, Timing, fit_power_law
 from crystal_tutorial.neighbours import min_distance_cell_list
 from crystal_tutorial.pbc import min_distance
-from crystal_tutorial.viz.complexity import (BRUTE_FORCE_LIVE_MAX, N_ATOMS_RANGE, fit_sweep, interleaved_sweep, jittered_supercell, plot_sweep, random_gas, render_min_distance_timing, summary_table, time_min_distance, window)
+from crystal_tutorial.viz.complexity import (
+    BRUTE_FORCE_LIVE_MAX,
+    N_ATOMS_RANGE,
+    fit_sweep,
+    interleaved_sweep,
+    jittered_supercell,
+    plot_sweep,
+    random_gas,
+    render_min_distance_timing,
+    summary_table,
+    time_min_distance,
+    window,
+)
 
 
 def synthetic_sweep(exponent=2.0, sizes=(10, 20, 40, 80, 160), c=1e-6):

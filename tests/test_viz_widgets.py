@@ -8,7 +8,14 @@ matplotlib.use("Agg")
 
 from crystal_tutorial.course.exercises import check
 from crystal_tutorial.crystals import Crystal, prototype, reference_crystals
-from crystal_tutorial.viz.figures import (EXPLORER_RANGES, cell_edges, image_coords, plot_crystal, plot_crystal_mpl, render_prototype_explorer)
+from crystal_tutorial.viz.figures import (
+    EXPLORER_RANGES,
+    cell_edges,
+    image_coords,
+    plot_crystal,
+    plot_crystal_mpl,
+    render_prototype_explorer,
+)
 from crystal_tutorial.viz.widgets import panel, play_slider
 
 

@@ -27,7 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli.runs import (MAX_SAMPLES, RunFolder, UsageError, check_memory, memory_estimate, sample_batch_size, sample_in_batches)  # noqa: F401
+from ..cli.runs import (  # noqa: F401
+    MAX_SAMPLES,
+    RunFolder,
+    UsageError,
+    check_memory,
+    memory_estimate,
+    sample_batch_size,
+    sample_in_batches,
+)
 from ..files import atomic_write_text
 
 PROG = "python -m crystal_tutorial generate"
@@ -308,7 +316,15 @@ def run_generate_joint(args, log=print) -> int:
     """
     from ..cif import write_cif
     from ..files import atomic_write_text
-    from ..joint_diffusion import (PRETRAINED_JOINT, condition_vector, load_joint, sample_joint, species_match, trained_density_range, training_set)
+    from ..joint_diffusion import (
+        PRETRAINED_JOINT,
+        condition_vector,
+        load_joint,
+        sample_joint,
+        species_match,
+        trained_density_range,
+        training_set,
+    )
     from ..metrics import evaluate_samples
     from ..nn import blas_threads
     n_atoms, n_samples = getattr(args, "n_atoms", None), getattr(args, "n_samples", None)

@@ -13,7 +13,16 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ..complexity import (BRUTE_FORCE_BYTES_PER_PAIR, PowerLawFit, Sweep, Timing, brute_force_min_distance, fit_power_law, scaling_sweep, time_call)
+from ..complexity import (
+    BRUTE_FORCE_BYTES_PER_PAIR,
+    PowerLawFit,
+    Sweep,
+    Timing,
+    brute_force_min_distance,
+    fit_power_law,
+    scaling_sweep,
+    time_call,
+)
 from ..crystals import Crystal
 from ..neighbours import min_distance_cell_list
 

@@ -13,7 +13,16 @@ from functools import lru_cache
 import numpy as np
 
 from ..crystals import PROTOTYPES, Crystal, prototype
-from ..diffusion import (cosine_schedule, from_centered, linear_schedule, q_sample, to_centered, ve_sample, ve_sigmas_from_schedule, wrapped_normal_pdf)
+from ..diffusion import (
+    cosine_schedule,
+    from_centered,
+    linear_schedule,
+    q_sample,
+    to_centered,
+    ve_sample,
+    ve_sigmas_from_schedule,
+    wrapped_normal_pdf,
+)
 
 SCHEDULES = ("linear", "cosine")
 NOISE_KINDS = ("naive", "wrapped")
