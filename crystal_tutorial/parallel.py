@@ -111,11 +111,11 @@ def _worker(func, conn, parent: int) -> None:
         index, chunk = task
         try:
             reply = (index, True, [func(job) for job in chunk])
-        except Exception as exc:  # sent back and raised in the parent
+        except Exception as exc:  # noqa: BLE001 -- any error of func is sent back and raised in the parent
             reply = (index, False, exc)
         try:
             conn.send(reply)
-        except Exception as exc:  # an exception or result that cannot be pickled
+        except Exception as exc:  # noqa: BLE001 -- an exception or result that cannot be pickled
             conn.send((index, False, RuntimeError(f"a worker's reply cannot be sent back: {exc!r}")))
 
 

@@ -90,13 +90,14 @@ def test_available_cores_is_positive():
 
 
 SLOW = textwrap.dedent("""
-    import sys, time
+    import signal, sys, time
     from crystal_tutorial.parallel import map_in_processes
 
     def slow(x):
         time.sleep(60)
 
     if __name__ == "__main__":
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
         try:
             map_in_processes(slow, range(4), processes=2)
         except KeyboardInterrupt:
@@ -110,7 +111,7 @@ def _start_slow(tmp_path):
     script.write_text(SLOW)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            start_new_session=True)
     parent = psutil.Process(proc.pid)
     for _ in range(300):  # until both workers exist, at most 30 s
         workers = parent.children()
