@@ -397,7 +397,10 @@ def run_table(dataset: str, n_test: int, k: int = 1, seed: int = 0, model=None, 
     import time
 
     from .datasets import load_benchmark
-    targets = load_benchmark(dataset, "test")[:n_test] if targets is None else list(targets)[:n_test]
+    pool = load_benchmark(dataset, "test") if targets is None else list(targets)
+    if isinstance(n_test, bool) or not isinstance(n_test, (int, np.integer)) or not 1 <= n_test <= len(pool):
+        raise ValueError(f"n_test must be an integer in 1..{len(pool)} (the structures to score), got {n_test!r}")
+    targets = pool[:n_test]
     train = val_split(dataset, "train")
     out = {"results": {}, "predictions": {}, "scores": {}, "seconds": {}}
     for name in (methods or method_names(dataset)):          # loop over table rows
