@@ -4,13 +4,15 @@ Modules, in story order (each imports only modules above it):
 
 - ``crystals``, ``pbc`` (01): the Crystal, prototypes, data sets, CIF I/O; wrapping, minimum image.
 - ``diffusion`` (02): schedules, the closed-form forward process, the posterior, noise on the torus.
-- ``nn`` (03): layers with hand-written backward, Adam, gradient checks.
-- ``models``, ``training`` (04): the hello-world per-atom MLP and its DDPM training loop.
+- ``nn``, ``optim``, ``checkpoint`` (03): layers with hand-written backward, gradient checks; Adam and SGD;
+  weights on disk (one format, ``save``/``load``, for every model).
+- ``models``, ``training`` (04): the hello-world per-atom MLP; ``fit``, the training loop of every model.
 - ``sampling`` (05): ancestral DDPM and DDIM.
 - ``checks``, ``physics``, ``metrics`` (06): argument checks and batching shared by the two; validity,
   correction, symmetry; sample reports (valid, unique, novel) with pymatgen's StructureMatcher.
 - ``complexity`` (07): timing harness, power-law fits, cell lists.
-- ``pairwise``, ``torus`` (08): the periodic pairwise denoiser; VE training and sampling on the torus.
+- ``pairwise``, ``torus`` (08): the periodic pairwise denoiser; VE training on the torus and the
+  predictor-corrector sampler (``pc_step``, ``pc_sample``) of the pairwise, joint and CSP models.
 - ``joint``, ``joint_diffusion`` (09): lattice, atom types and conditions.
 - ``csp``, ``benchmark`` (10): crystal structure prediction on perov-5 / carbon-24; scoring as the papers, baselines.
 - ``viz``, ``widgets`` and ``viz_*`` (all): figures, and the pure render functions behind the sliders.

@@ -57,7 +57,8 @@ def run_demo(args) -> int:
     from .crystals import demo_dataset
     from .physics import PhysicsValidator
     from .sampling import sample_ddpm
-    from .training import TrainConfig, build_model, save, train
+    from .checkpoint import save
+    from .training import TrainConfig, build_model, train
     from .viz import plot_crystal_mpl
 
     config = TrainConfig(epochs=args.epochs, timesteps=args.timesteps, lr=args.lr, seed=args.seed,

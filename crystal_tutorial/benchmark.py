@@ -321,7 +321,7 @@ def add_benchmark_arguments(parser):
     parser.add_argument("--n-test", type=_int_in(1, 10_000), default=100, help="first N test structures (default 100)")
     parser.add_argument("--k", type=_int_in(1, 100), default=1, help="predictions per structure (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--weights", default="pretrained", help="a csp.save_csp file, or 'pretrained' (default)")
+    parser.add_argument("--weights", default="pretrained", help="a CSP checkpoint (checkpoint.save), or 'pretrained' (default)")
     parser.add_argument("--processes", type=_int_in(1, 64), default=2, help="matching processes (default 2)")
     parser.add_argument("--out", required=True, help="output folder (new, empty, or a finished run with --overwrite)")
     parser.add_argument("--overwrite", action="store_true", help="replace a finished run in --out as a whole")

@@ -1,11 +1,13 @@
 """python -m crystal_tutorial benchmark: results.json and one CIF per prediction, same seed same bytes."""
 import json
 
+import numpy as np
 import pytest
 
+from crystal_tutorial import checkpoint
 from crystal_tutorial.__main__ import main
 from crystal_tutorial.crystals import benchmark_ids, load_benchmark, read_cif
-from crystal_tutorial.csp import CSPConfig, save_csp, train_csp
+from crystal_tutorial.csp import CSPConfig, train_csp
 
 
 @pytest.fixture(scope="module")
@@ -14,7 +16,7 @@ def weights(tmp_path_factory):
     config = CSPConfig(hidden=8, embed=2, max_steps=3, batch_size=4, progress=False)
     model = config.build_model(load_benchmark("perov_5", "val"))  # vocabulary of the whole split
     train_csp(model, val, config)
-    return save_csp(tmp_path_factory.mktemp("w") / "tiny.npz", model, config, {"steps": 3})
+    return checkpoint.save(tmp_path_factory.mktemp("w") / "tiny.npz", model, config, {"steps": 3}, dtype=np.float32)
 
 
 def _run(weights, out):
