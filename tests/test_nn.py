@@ -1,6 +1,7 @@
 """Tests of crystal_tutorial.nn and .optim: gradients against central differences, Adam against a
 hand-computed example, both against PyTorch when it is installed (CI installs it), clear errors."""
 import json
+import os
 import re
 from pathlib import Path
 
@@ -248,8 +249,17 @@ def test_clip_grad_norm():
     assert opt.last_grad_norm == pytest.approx(50.0)
 
 
+def _torch():
+    """torch, or a skip where it is not installed; CI sets CRYSTAL_TUTORIAL_REQUIRE_TORCH=1, so there a
+    missing torch fails instead of skipping (.ci/run installs the CPU build for these tests)."""
+    if os.environ.get("CRYSTAL_TUTORIAL_REQUIRE_TORCH"):
+        import torch
+        return torch
+    return pytest.importorskip("torch")
+
+
 def test_adam_and_sgd_match_pytorch():
-    torch = pytest.importorskip("torch")
+    torch = _torch()
     rng = np.random.default_rng(6)
     p0, grads = rng.standard_normal((3, 4)), rng.standard_normal((5, 3, 4))
     for make_np, make_torch in (
@@ -265,6 +275,29 @@ def test_adam_and_sgd_match_pytorch():
             opt_t.step()
         np.testing.assert_allclose(p_np, p_t.detach().numpy(), rtol=1e-12, atol=1e-14)
 
+
+
+def test_mlp_forward_and_gradients_match_pytorch():
+    """The hand-written backward of the hello-world MLP against torch.autograd (float64, both)."""
+    torch = _torch()
+    rng = np.random.default_rng(7)
+    for activation, act_t in (("relu", torch.nn.functional.relu), ("silu", torch.nn.functional.silu)):
+        model = nn.MLP([4, 64, 64, 3], activation=activation, rng=rng)
+        x, target = rng.standard_normal((80, 4)), rng.standard_normal((80, 3))
+        loss, grad = nn.mse_loss(model.forward(x), target)
+        dx = model.backward(grad)
+        params = {k: torch.tensor(v, requires_grad=True) for k, v in model.parameters().items()}
+        x_t = torch.tensor(x, requires_grad=True)
+        h = x_t
+        for i in range(3):
+            h = h @ params[f"layers.{i}.W"] + params[f"layers.{i}.b"]
+            h = act_t(h) if i < 2 else h
+        loss_t = torch.mean((h - torch.tensor(target)) ** 2)
+        loss_t.backward()
+        assert loss == pytest.approx(loss_t.item(), rel=1e-14)
+        np.testing.assert_allclose(dx, x_t.grad.numpy(), rtol=1e-12, atol=1e-14)
+        for k, g in model.gradients().items():
+            np.testing.assert_allclose(g, params[k].grad.numpy(), rtol=1e-12, atol=1e-14, err_msg=k)
 
 # ---- time embeddings ----
 
