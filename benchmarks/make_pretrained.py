@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from crystal_tutorial.crystals import demo_dataset
 from crystal_tutorial.checkpoint import save
+from crystal_tutorial.crystals import demo_dataset
 from crystal_tutorial.torus import PRETRAINED, TorusConfig, sample_torus, train_torus
 from crystal_tutorial.viz_pairwise import format_table, quality
 

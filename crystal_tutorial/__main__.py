@@ -54,10 +54,10 @@ def run_demo(args) -> int:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from .checkpoint import save
     from .crystals import demo_dataset
     from .physics import PhysicsValidator
     from .sampling import sample_ddpm
-    from .checkpoint import save
     from .training import TrainConfig, build_model, train
     from .viz import plot_crystal_mpl
 

@@ -30,7 +30,6 @@ import numpy as np
 from .crystals import PEROVSKITE_SITES, Crystal
 from .metrics import MATCHER_SETTINGS, VALID_STRUCTURE_DISTANCE, structure_matcher, valid_composition
 
-
 # Published one-sample results (match rate %, RMSE), trained on the papers' train splits (3x our val).
 # DiffCSP: Jiao et al., "Crystal Structure Prediction by Joint Equivariant Diffusion", NeurIPS 2023,
 # arXiv:2309.04475, Table 1 (CDVAE there is their re-run of Xie et al. 2022; RS = random search, 20 samples).
@@ -319,6 +318,7 @@ def run_table(dataset: str, n_test: int, k: int = 1, seed: int = 0, model=None, 
     "seconds": {method: {"predict", "score"}}}.
     """
     import time
+
     from .crystals import load_benchmark
     targets = load_benchmark(dataset, "test")[:n_test] if targets is None else list(targets)[:n_test]
     train = val_split(dataset, "train")

@@ -28,8 +28,15 @@ from pathlib import Path
 import numpy as np
 
 from .files import atomic_write_text
-from .runs import (MAX_SAMPLES, RunFolder, UsageError, check_memory, memory_estimate,  # noqa: F401
-                   sample_batch_size, sample_in_batches)
+from .runs import (  # noqa: F401
+    MAX_SAMPLES,
+    RunFolder,
+    UsageError,
+    check_memory,
+    memory_estimate,
+    sample_batch_size,
+    sample_in_batches,
+)
 
 PROG = "python -m crystal_tutorial generate"
 MAX_ATOMS = 64

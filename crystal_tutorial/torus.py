@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from . import checkpoint
 from .checks import check_config_fields
 from .crystals import DEMO_LATTICE_A, DEMO_NUMBER, Crystal
 from .diffusion import geometric_sigmas, ve_sample, wrapped_normal_pdf, wrapped_normal_score
-from . import checkpoint
 from .models import masked_mse
 from .nn import blas_threads
 from .pairwise import PairwiseDenoiser
@@ -104,7 +104,7 @@ class TorusConfig:
                                   # reproducible: the step count depends on the machine's load), or kept ("none")
     batch_size: int = 32          # structures per step, drawn with replacement, padded to the largest
     max_steps: int = 2400         # Adam steps: the budget (about 105 steps/s measured on 2 busy cores: ~23 s) ...
-    max_seconds: float = 30.0     # ... or this much wall time (callbacks included), whichever comes first;
+    max_seconds: float = 30.0     # ... or this much training time (callbacks excluded), whichever comes first;
                                   # a run stopped by time is not reproducible
     translate: bool = True        # random translation of every training structure (a no-op for this
                                   # translation-invariant model; it makes the data invariant too)

@@ -228,7 +228,8 @@ def fit(step, model, config, callback=None, *, rng, max_steps: int | None = None
     if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
     if lr_decay not in LR_DECAYS or (lr_decay == "time" and not np.isfinite(max_seconds)):
-        raise ValueError(f"lr_decay must be one of {LR_DECAYS} ('time' needs a finite max_seconds), got {lr_decay!r}")
+        raise ValueError(f"lr_decay must be one of {LR_DECAYS} ('time' needs a finite max_seconds), "
+                         f"got {lr_decay!r}")
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
     optimizer = Adam(model.parameters(), lr=config.lr)
@@ -248,11 +249,15 @@ def fit(step, model, config, callback=None, *, rng, max_steps: int | None = None
     with blas_threads(config.blas_threads), np.errstate(over="ignore", invalid="ignore"):
         for i in range(max_steps):
             if lr_decay != "none":   # cosine decay over the budget
-                used = i / max_steps if lr_decay == "steps" else (time.perf_counter() - start - in_callbacks) / max_seconds
+                trained = time.perf_counter() - start - in_callbacks
+                used = i / max_steps if lr_decay == "steps" else trained / max_seconds
                 optimizer.lr = 0.5 * config.lr * (1 + np.cos(np.pi * min(used, 1.0)))
             loss, grad_out, *record = step(rng)
             divergence.update(float(loss))                   # before backward: a NaN stops here, named
-            model.backward(*grad_out) if isinstance(grad_out, tuple) else model.backward(grad_out)
+            if isinstance(grad_out, tuple):                  # a model with several outputs (joint, CSP)
+                model.backward(*grad_out)
+            else:
+                model.backward(grad_out)
             grads = model.gradients()
             if grad_clip is not None:
                 clip_grad_norm(grads, grad_clip)

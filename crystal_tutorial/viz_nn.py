@@ -12,6 +12,7 @@ import numpy as np
 from .nn import MLP, _as_input, mse_loss
 from .optim import SGD, Adam
 
+
 def periodic_target(frac):
     """y = sin(2 pi x1) cos(2 pi x2) + 0.5 cos(2 pi x3) for fractional coordinates (n, 3) -> (n, 1)."""
     frac = _as_input("frac", frac, 3)

@@ -9,9 +9,9 @@ The sampling temperature is tau (the score is multiplied by 1/tau); T is the num
 """
 from __future__ import annotations
 
-import numpy as np
-
 import copy
+
+import numpy as np
 
 from .crystals import DEMO_LATTICE_A, Crystal
 from .pbc import min_distance, pairwise_distances
@@ -155,6 +155,7 @@ def render_sample_set(state: dict, index: int = 0):
     """The fast part of the sample panel: sample ``index`` of a ``sample_set`` in 3D, and what spglib
     recognised in all of them. Returns (plotly figure titled with spglib's verdict, matplotlib bar chart)."""
     from matplotlib.figure import Figure
+
     from .viz import plot_crystal
     if not isinstance(state, dict) or "samples" not in state:
         raise TypeError("state must be the dict returned by sample_set")
@@ -254,6 +255,7 @@ def render_training_result(state: dict, temperature: float = 0.5, n_atoms: int =
     Returns a matplotlib Figure.
     """
     from matplotlib.figure import Figure
+
     from .torus import sample_torus
     if not isinstance(state, dict) or "history" not in state:
         raise TypeError("state must be the dict returned by train_run")

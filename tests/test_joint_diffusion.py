@@ -7,9 +7,19 @@ import pytest
 
 from crystal_tutorial import checkpoint
 from crystal_tutorial.crystals import Crystal, binary_dataset, read_cif
-from crystal_tutorial.joint_diffusion import (PRETRAINED_JOINT, JointConfig, condition_vector, guided_outputs,
-                                              load_joint, prototype_key, run_generate_joint, sample_joint,
-                                              species_match, train_joint, training_set)
+from crystal_tutorial.joint_diffusion import (
+    PRETRAINED_JOINT,
+    JointConfig,
+    condition_vector,
+    guided_outputs,
+    load_joint,
+    prototype_key,
+    run_generate_joint,
+    sample_joint,
+    species_match,
+    train_joint,
+    training_set,
+)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crystal_tutorial import checkpoint, nn, optim, viz_nn
 from crystal_tutorial.exercises import check

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from crystal_tutorial import checkpoint, nn, runs
-from crystal_tutorial.crystals import demo_dataset
 from crystal_tutorial.__main__ import main
+from crystal_tutorial.crystals import demo_dataset
 from crystal_tutorial.joint_diffusion import PRETRAINED_JOINT, load_joint
 from crystal_tutorial.runs import RunFolder, UsageError, check_memory, memory_estimate, sample_batch_size
 from crystal_tutorial.torus import PRETRAINED, load_model
@@ -312,8 +312,9 @@ def test_mlp_callbacks_get_o1_views():
 
 
 def test_train_seconds_stops_the_mlp_by_wall_time(tmp_path):
-    from crystal_tutorial.generate import add_generate_arguments, run_generate
     import argparse
+
+    from crystal_tutorial.generate import add_generate_arguments, run_generate
     args = add_generate_arguments(argparse.ArgumentParser()).parse_args(
         ["--model", "mlp", "--out", str(tmp_path / "o"), "--train-seconds", "0.5", "--n-samples", "1"])
     assert run_generate(args, log=lambda *a: None) == 0
@@ -355,8 +356,9 @@ def test_memory_estimate_refuses_what_would_not_fit_and_batches_the_rest():
 def test_sampling_in_batches_measures_under_the_estimate(tmp_path, monkeypatch):
     """A pairwise job sampled in small batches: the same number of CIFs, and tracemalloc's peak stays
     under the batch rule's estimate."""
-    from crystal_tutorial.generate import add_generate_arguments, run_generate
     import argparse
+
+    from crystal_tutorial.generate import add_generate_arguments, run_generate
     monkeypatch.setattr(runs, "BATCH_MEMORY", 6_000 * 16 * 16 * 3)   # 3 structures of 16 atoms per batch
     args = add_generate_arguments(argparse.ArgumentParser()).parse_args(
         ["--out", str(tmp_path / "o"), "--weights", "pretrained", "--n-atoms", "16", "--n-samples", "7"])

@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
+from crystal_tutorial import checkpoint
 from crystal_tutorial.crystals import demo_dataset, prototype
 from crystal_tutorial.diffusion import q_sample, to_centered
 from crystal_tutorial.models import PerAtomMLP, masked_mse
 from crystal_tutorial.nn import gradient_check
-from crystal_tutorial import checkpoint
 from crystal_tutorial.training import TrainConfig, build_model, load, pad_batch, train
 
 FAST = dict(progress=False)
