@@ -20,8 +20,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from crystal_tutorial.checkpoint import save  # noqa: E402
-from crystal_tutorial.crystals import load_benchmark  # noqa: E402
 from crystal_tutorial.csp import PRETRAINED_CSP, CSPConfig, train_csp  # noqa: E402
+from crystal_tutorial.datasets import load_benchmark  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -48,7 +48,8 @@ def main(argv=None) -> int:
 
     def callback(step, history):
         if (step + 1) % 500 == 0:
-            print(f"step {step + 1}: loss {history.losses[-1]:.3f}, {(step + 1) / (time.perf_counter() - start):.1f} steps/s",
+            rate = (step + 1) / (time.perf_counter() - start)
+            print(f"step {step + 1}: loss {history.losses[-1]:.3f}, {rate:.1f} steps/s",
                   flush=True)
         if (step + 1) % args.save_every == 0 and step + 1 < args.steps:
             save(out.with_name(out.stem + "_partial.npz"), model, config, extra(step + 1), dtype=np.float32)

@@ -78,7 +78,8 @@ class CSPConfig:
 
 
 def encode(model: JointDenoiser, crystals):
-    """``joint_diffusion.encode`` with the lattice normalised: frac (S, N, 3), mask (S, N), z (S, 6), one-hot (S, N, V)."""
+    """``joint_diffusion.encode`` with the lattice normalised:
+    frac (S, N, 3), mask (S, N), z (S, 6), one-hot (S, N, V)."""
     frac, mask, lat, onehot = encode_joint(model, crystals)
     return frac, mask, model.params_to_z(lat), onehot
 

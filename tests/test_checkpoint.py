@@ -52,8 +52,9 @@ def test_checkpoint_round_trip_and_clear_errors(tmp_path):
 
 def _models():
     """One small model of each kind, with its config and its loader."""
-    from crystal_tutorial.crystals import demo_dataset, load_benchmark
+    from crystal_tutorial.crystals import demo_dataset
     from crystal_tutorial.csp import CSPConfig, load_csp
+    from crystal_tutorial.datasets import load_benchmark
     from crystal_tutorial.joint_diffusion import JointConfig, load_joint, training_set
     from crystal_tutorial.torus import TorusConfig, load_model
     from crystal_tutorial.training import TrainConfig, build_model, load

@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from crystal_tutorial import checkpoint
-from crystal_tutorial.crystals import Crystal, binary_dataset, read_cif
+from crystal_tutorial.cif import read_cif
+from crystal_tutorial.cli.generate import run_generate_joint
+from crystal_tutorial.crystals import Crystal
+from crystal_tutorial.datasets import binary_dataset
 from crystal_tutorial.joint_diffusion import (
     PRETRAINED_JOINT,
     JointConfig,
@@ -14,7 +17,6 @@ from crystal_tutorial.joint_diffusion import (
     guided_outputs,
     load_joint,
     prototype_key,
-    run_generate_joint,
     sample_joint,
     species_match,
     train_joint,

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crystal_tutorial import checkpoint, nn, optim, viz_nn
-from crystal_tutorial.exercises import check
+from crystal_tutorial import checkpoint, nn, optim
+from crystal_tutorial.course.exercises import check
+from crystal_tutorial.viz import nn as viz_nn
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_mlp_and_adam.ipynb"
 GOOD = 1e-7  # cs231n: relative error below 1e-7 is good
@@ -465,7 +466,8 @@ def test_notebook_exercise_solutions_pass_their_checks(capsys):
     for solution, check_src in zip(tagged["solution"], tagged["check"]):
         code = re.search(r"```python\n(.*?)```", solution, re.S).group(1)
         results = []
-        namespace = {"np": np, "nn": nn, "optim": optim, "checkpoint": checkpoint, "check": lambda *a, **k: results.append(check(*a, **k))}
+        namespace = {"np": np, "nn": nn, "optim": optim, "checkpoint": checkpoint,
+                     "check": lambda *a, **k: results.append(check(*a, **k))}
         exec(code, namespace)
         exec(check_src, namespace)
         assert len(results) == 1 and results[0].ok, (results, code)
