@@ -22,11 +22,17 @@ def test_prompts_are_numbered_as_their_checks(path):
     for kind, tags, text in cells(path):
         head = re.match(r"\*\*Exercise (\d\d\.\d+)\.", text)
         if kind == "markdown" and "exercise" in tags:
-            assert head or not re.match(r"\*\*\d+\.", text), f"{path.name}: prompt numbered without its notebook: {text[:40]!r}"
+            assert head or not re.match(r"\*\*\d+\.", text), (
+                f"{path.name}: prompt numbered without its notebook: {text[:40]!r}"
+            )
             prompt = head.group(1) if head else prompt
-        for exercise in re.findall(r"""\bcheck\(\s*["'](\d\d\.\d+)""", text) if kind == "code" and "check" in tags else []:
+        for exercise in (
+            re.findall(r"""\bcheck\(\s*["'](\d\d\.\d+)""", text) if kind == "code" and "check" in tags else []
+        ):
             assert exercise == prompt, f"{path.name}: check {exercise} follows the prompt of exercise {prompt}"
-            assert exercise.startswith(path.name[:2] + "."), f"{path.name}: check {exercise} has another notebook's number"
+            assert exercise.startswith(path.name[:2] + "."), (
+                f"{path.name}: check {exercise} has another notebook's number"
+            )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
