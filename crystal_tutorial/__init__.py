@@ -27,7 +27,8 @@ utilities (``files``, ``checks``: any module may import them) where they first f
 - ``joint`` (09): the joint denoiser of lattice, atom types and coordinates.
 - ``joint_diffusion`` (09): its training, conditions and classifier-free guidance, sampling.
 - ``csp`` (10): crystal structure prediction (composition given) on perov-5 / carbon-24.
-- ``benchmark`` (10): scoring as the papers do, baselines that learn nothing.
+- ``parallel`` (10): worker processes that cannot hang (signals, a dead worker, a dead parent).
+- ``benchmark`` (10): scoring as the papers do, baselines that learn nothing, the per-structure record.
 
 The notebooks' panels and figures (``viz``):
 

@@ -115,7 +115,7 @@ def test_sigterm_cleans_up_like_ctrl_c(tmp_path):
         time.sleep(0.1)
     proc.terminate()
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "interrupted" in err, (proc.returncode, err[-3000:])
+    assert proc.returncode == 143 and "interrupted by SIGTERM" in err, (proc.returncode, err[-3000:])
     assert not out.exists() and hidden_leftovers(tmp_path) == []
 
 
