@@ -4,12 +4,14 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from crystal_tutorial import checkpoint
 from crystal_tutorial.benchmark import run_table, scores_from_csv, summarize
 from crystal_tutorial.cif import read_cif
 from crystal_tutorial.cli.main import main
-from crystal_tutorial.csp import CSPConfig, save_csp, train_csp
+from crystal_tutorial.csp import CSPConfig, train_csp
 from crystal_tutorial.datasets import benchmark_ids, load_benchmark
 
 PKG = Path(__file__).resolve().parents[1] / "crystal_tutorial"
@@ -21,7 +23,7 @@ def weights(tmp_path_factory):
     config = CSPConfig(hidden=8, embed=2, max_steps=3, batch_size=4, progress=False)
     model = config.build_model(load_benchmark("perov_5", "val"))  # vocabulary of the whole split
     train_csp(model, val, config)
-    return save_csp(tmp_path_factory.mktemp("w") / "tiny.npz", model, config, {"steps": 3})
+    return checkpoint.save(tmp_path_factory.mktemp("w") / "tiny.npz", model, config, {"steps": 3}, dtype=np.float32)
 
 
 def _run(weights, out):
@@ -89,7 +91,7 @@ def test_weights_that_are_not_a_usable_csp_model_are_named(weights, tmp_path, ca
     from crystal_tutorial.csp import load_csp
     model, meta = load_csp(weights)
     model.parameters()[next(iter(model.parameters()))][...] = np.nan
-    nan = save_csp(tmp_path / "nan.npz", model, CSPConfig(**meta["train"]), meta["extra"])
+    nan = checkpoint.save(tmp_path / "nan.npz", model, CSPConfig(**meta["train"]), meta["extra"], dtype=np.float32)
     _bad(nan, tmp_path)
     assert f"--weights: {nan} holds NaN or infinite weights" in capsys.readouterr().err
     joint = PKG / "data" / "joint_binary.npz"

@@ -13,9 +13,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from crystal_tutorial.csp import CSPConfig, save_csp, train_csp
+from crystal_tutorial import checkpoint
+from crystal_tutorial.csp import CSPConfig, train_csp
 from crystal_tutorial.datasets import load_benchmark
 
 psutil = pytest.importorskip("psutil")
@@ -34,7 +36,7 @@ def tiny(tmp_path_factory):
     config = CSPConfig(hidden=8, embed=2, max_steps=3, batch_size=4, progress=False)
     model = config.build_model(val)
     train_csp(model, val[:32], config)
-    return save_csp(tmp_path_factory.mktemp("w") / "tiny.npz", model, config, {"steps": 3})
+    return checkpoint.save(tmp_path_factory.mktemp("w") / "tiny.npz", model, config, {"steps": 3}, dtype=np.float32)
 
 
 def _start(out, weights, n_test=20):

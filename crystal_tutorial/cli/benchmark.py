@@ -31,7 +31,7 @@ def add_benchmark_arguments(parser):
                         help="first N test structures (default 100; at most the split's size)")
     parser.add_argument("--k", type=_int_in(1, 100), default=1, help="predictions per structure (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--weights", default="pretrained", help="a csp.save_csp file, or 'pretrained' (default)")
+    parser.add_argument("--weights", default="pretrained", help="a CSP checkpoint (checkpoint.save), or 'pretrained' (default)")
     parser.add_argument("--processes", type=_int_in(1, 64), default=None,
                         help="matching processes, at most the CPU cores (default 2, or 1 on one core)")
     parser.add_argument("--out", required=True, help="output folder (new, empty, or a finished run with --overwrite)")
@@ -65,7 +65,7 @@ def _load_model(dataset: str, weights):
     name = PRETRAINED_CSP.get(path, path)
     if getattr(model, "cond_dim", None) != 1:
         raise UsageError(f"--weights: {name} holds a joint generation model (cond_dim {model.cond_dim}), not a "
-                         "CSP model; write one with csp.save_csp (benchmarks/make_pretrained_csp.py)")
+                         "CSP model; write one with checkpoint.save (benchmarks/make_pretrained_csp.py)")
     bad = [k for k, v in model.parameters().items() if not np.all(np.isfinite(v))]
     if bad:
         raise UsageError(f"--weights: {name} holds NaN or infinite weights ({len(bad)} arrays, e.g. {bad[0]!r}); "

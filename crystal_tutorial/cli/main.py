@@ -61,10 +61,11 @@ def run_demo(args) -> int:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from ..checkpoint import save
     from ..crystals import demo_dataset
     from ..physics import PhysicsValidator
     from ..sampling import sample_ddpm
-    from ..training import TrainConfig, build_model, save, train
+    from ..training import TrainConfig, build_model, train
     from ..viz.figures import plot_crystal_mpl
 
     config = TrainConfig(epochs=args.epochs, timesteps=args.timesteps, lr=args.lr, seed=args.seed,
