@@ -102,7 +102,9 @@ def test_distinct_atoms_are_kept_however_large_the_cell(tmp_path):
     assert read_cif(path, min_distance=0).formula == "NaCl"
     with pytest.raises(ValueError, match="min_distance"):
         read_cif(path, min_distance=-1)
-    assert MIN_ATOM_DISTANCE == 0.5
+    assert MIN_ATOM_DISTANCE == 0.1
+    apart = (("Na1", "Na", 0, 0, 0), ("Cl1", "Cl", 0.08, 0, 0))  # 0.4 Å: a crowded generated sample reads
+    assert read_cif(write(tmp_path, cif_text(sites=apart))).n_atoms == 2
 
 
 def test_symmetry_expansion_keeps_special_positions_and_refuses_near_misses(tmp_path):
@@ -189,3 +191,10 @@ def test_hostile_cifs_end_in_a_clear_error_or_the_right_crystal(tmp_path, cell, 
         assert symbol == z or (symbol.startswith(z) and not symbol[len(z)].isalpha()) or (z == "H" and symbol[0] == "D")
     d = crystal.frac_coords - np.array([r[2:] for r in rows], dtype=float)  # (N, 3): whole cells apart at most
     assert np.abs(d - np.round(d)).max() < 1e-9
+
+
+def test_huge_integers_and_bad_coordinates_are_named(tmp_path):
+    with pytest.raises(ValueError, match="_cell_length_a must be a finite number"):
+        read_cif(write(tmp_path, cif_text(cell=("1" * 400, 5, 5, 90, 90, 90))))
+    with pytest.raises(ValueError, match=r"atom site Si1 \(row 1\) has coordinates .*expected three finite numbers"):
+        read_cif(write(tmp_path, cif_text(sites=(("Si1", "Si", "?", 0, "1" * 400),))))

@@ -30,12 +30,8 @@ HOSTILE = st.one_of(
 
 
 def _same_number(text: str, value) -> bool:
-    """The parsed value is the number the text spells (Python's own int/float reading of it)."""
-    try:
-        expected = int(text)
-    except ValueError:
-        expected = float(text)
-    return value == expected
+    """The parsed value is the number the text spells (Python's own int or float reading of it)."""
+    return value == (int(text) if isinstance(value, int) else float(text))
 
 
 @settings(max_examples=300, deadline=None)
@@ -62,7 +58,7 @@ def test_hostile_option_values_give_a_usage_error_or_the_value(option, text):
             assert option in str(exc) or "--n-samples" in str(exc), exc
 
 
-@pytest.mark.parametrize("n_samples", ["2000", "5000"])
+@pytest.mark.parametrize("n_samples", ["2000", "300"])
 def test_a_job_too_costly_to_score_is_refused_unless_uniqueness_is_skipped(n_samples):
     """``generate --model mlp --n-atoms 64 --n-samples 2000`` was accepted and would need days to score."""
     argv = ["generate", "--out", "x", "--n-atoms", "64", "--n-samples", n_samples, "--model", "mlp"]
