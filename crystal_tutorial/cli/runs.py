@@ -269,16 +269,23 @@ class RunFolder:
 
 
 # --- memory: every accepted job stays under MEMORY_LIMIT ------------------------------------------
-MEMORY_LIMIT = 2**30          # bytes (1 GiB) for any accepted job
+MEMORY_LIMIT = 2**30          # bytes (1 GiB) for any accepted job: the whole process, as `top` shows it
 BATCH_MEMORY = 2**28          # bytes (256 MiB) per sampling batch
 # Peak bytes per sample and atom pair (N^2) while sampling, measured with tracemalloc (a few
 # structures of 16-64 atoms): pairwise ~4.9 kB (pair features and hidden layers (B, N, N, 48)),
 # joint ~21 kB (conditional and unconditional passes at once); the per-atom MLP has no pairs (~0.2 kB).
+# Peak RSS of whole `generate` processes agrees (benchmarks/bench_memory.py): 5.1-5.3 kB per pair for
+# pairwise batches of 5-10 structures of 64 atoms.
 BYTES_PER_PAIR = {"pairwise": 6_000, "joint": 24_000, "mlp": 200}
 BYTES_PER_SAMPLE = 4_000      # a Crystal (~2.7 kB measured) and its CIF text and report entries
 BYTES_PER_ATOM = 3_000        # the pymatgen Structure the report builds for every sample (~2.3 kB per site measured)
 EVAL_BYTES_PER_PAIR = 200     # physics' d_min check: ~170 B per pair measured, in chunks of 2^20 pairs
 EVAL_CHUNK_PAIRS = 2**20
+# The process before any job: Python, NumPy, pymatgen, ASE, spglib, the model and its reference
+# structures. Peak RSS of `generate` for the smallest job (measured 2026-12-07 with bench_memory.py):
+# pairwise 1 atom x 1 sample 99 MiB, joint 2 atoms x 1 sample 149 MiB (it also loads its training
+# set); without this term the estimate was 1.5-6x below the measured peak (issue 27.12).
+BASE_BYTES = {"pairwise": 128 * 2**20, "mlp": 128 * 2**20, "joint": 192 * 2**20}
 
 
 def sample_batch_size(model: str, n_atoms: int) -> int:
@@ -288,11 +295,13 @@ def sample_batch_size(model: str, n_atoms: int) -> int:
 
 
 def memory_estimate(model: str, n_atoms: int, n_samples: int) -> int:
-    """Peak bytes of a ``generate`` job: one sampling batch, the samples kept (as Crystals and as the
-    pymatgen Structures of the report) and one chunk of the distance check. The rule, from the
-    measured constants above: batch * c_model * N^2 + S * (4 kB + 3 kB * N) + 200 B * min(S N^2, 2^20)."""
+    """Peak bytes of a ``generate`` process: the process itself (imports), one sampling batch, the
+    samples kept (as Crystals and as the pymatgen Structures of the report) and one chunk of the
+    distance check. The rule, from the measured constants above:
+    base_model + batch * c_model * N^2 + S * (4 kB + 3 kB * N) + 200 B * min(S N^2, 2^20).
+    benchmarks/bench_memory.py measures the peak RSS of real runs against it (1.2-1.4x margin)."""
     batch = min(n_samples, sample_batch_size(model, n_atoms))
-    return int(batch * BYTES_PER_PAIR[model] * n_atoms ** 2 + n_samples * (BYTES_PER_SAMPLE + BYTES_PER_ATOM * n_atoms)
+    return int(BASE_BYTES[model] + batch * BYTES_PER_PAIR[model] * n_atoms ** 2 + n_samples * (BYTES_PER_SAMPLE + BYTES_PER_ATOM * n_atoms)
                + min(n_samples * n_atoms ** 2, EVAL_CHUNK_PAIRS) * EVAL_BYTES_PER_PAIR)
 
 
