@@ -10,7 +10,8 @@ structure for every seed of ``--seeds``; the one-sample match rate and RMSE (pap
 are reported per seed and as mean and spread (max - min) over the seeds. Seed 0 also scores the
 baselines that learn nothing (perovskite templates, random coordinates) and the model with the true
 cell. ``--jobs J`` samples and scores J seeds at once, each in its own process (scoring then runs in that
-process: ``--processes`` applies only with ``--jobs 1``). ``--best-of K`` adds a K-sample run (seed 0) and reports the best of K. Beside them: DiffCSP's and
+process: ``--processes`` applies only with ``--jobs 1``). ``--best-of K`` adds a K-sample run (seed 0)
+and reports the best of K. Beside them: DiffCSP's and
 CDVAE's published rows (Jiao et al. 2023, Table 1), the ratio of our mean to DiffCSP's, the training cost
 from the weights' metadata and the wall time of sampling and scoring.
 
@@ -37,8 +38,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from crystal_tutorial import benchmark as B  # noqa: E402
-from crystal_tutorial.crystals import load_benchmark  # noqa: E402
 from crystal_tutorial.csp import load_csp  # noqa: E402
+from crystal_tutorial.datasets import load_benchmark  # noqa: E402
 from crystal_tutorial.files import atomic_write_text  # noqa: E402
 
 MODEL = "CSP model, generated cell"

@@ -1,7 +1,8 @@
 """Train the shipped CSP weights (crystal_tutorial/data/csp_<dataset>.npz) on a benchmark's val split.
 
     nice -n 10 python benchmarks/make_pretrained_csp.py --dataset perov_5 --steps 6000 --save-every 1000
-    nice -n 10 python benchmarks/make_pretrained_csp.py --dataset carbon_24 --steps 3000 --batch-size 16 --save-every 500 --part all
+    nice -n 10 python benchmarks/make_pretrained_csp.py --dataset carbon_24 --steps 3000 --batch-size 16 \
+        --save-every 500 --part all
 
 There is no train split in the shipped data: the model trains on the "train" part of val
 (``benchmark.val_split``: 85 %, a fixed seeded permutation); the other 15 % of val is held out for every
@@ -21,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from crystal_tutorial.benchmark import val_split  # noqa: E402
-from crystal_tutorial.crystals import load_benchmark  # noqa: E402
 from crystal_tutorial.csp import PRETRAINED_CSP, CSPConfig, save_csp, train_csp  # noqa: E402
+from crystal_tutorial.datasets import load_benchmark  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -41,8 +41,15 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .checks import (LATTICE_TOL, check_crystal, check_crystal_list, check_positive, group_indices, mic_method,
-                     stack_group)
+from .checks import (
+    LATTICE_TOL,
+    check_crystal,
+    check_crystal_list,
+    check_positive,
+    group_indices,
+    mic_method,
+    stack_group,
+)
 from .crystals import PROTOTYPES, Crystal
 from .pbc import minimum_image
 from .physics import PhysicsValidator, prototype_from_dataset, symmetry_dataset
@@ -375,7 +382,8 @@ class SampleReport:
             ("matcher (pymatgen StructureMatcher)", ", ".join(f"{k} {v:g}" for k, v in self.matcher.items())),
             (f"valid structure (all distances > {VALID_STRUCTURE_DISTANCE:g} Å)",
              _fmt_rate(r["valid_structure"]) + count(self.valid_structure)),
-            ("valid composition (SMACT, the papers' rule)", _fmt_rate(r["valid_composition"]) + count(self.valid_composition)),
+            ("valid composition (SMACT, the papers' rule)",
+             _fmt_rate(r["valid_composition"]) + count(self.valid_composition)),
             ("unique (matches no earlier sample)", _fmt_rate(r["unique"]) + count(self.unique)),
             ("novel (matches no training structure)", _fmt_rate(r["novel"]) + count(self.novel)),
             ("memorised (= 1 - novel)", _fmt_rate(r["memorised"]) + count(self.memorised)),
