@@ -46,7 +46,7 @@ def panels():
     from crystal_tutorial.training import TrainConfig, build_model, train
     from crystal_tutorial.viz.complexity import render_min_distance_timing
     from crystal_tutorial.viz.diffusion import render_scrubber
-    from crystal_tutorial.viz.figures import nn as viz_nn
+    from crystal_tutorial.viz import nn as viz_nn
     from crystal_tutorial.viz.figures import render_prototype_explorer
     from crystal_tutorial.viz.joint import (
         density_samples,
