@@ -11,6 +11,7 @@ utilities (``files``, ``checks``: any module may import them) where they first f
 - ``pbc`` (01): wrapping, minimum image (rounding and exact), pairwise distances.
 - ``crystals`` (01): the Crystal, the four cubic prototypes, the demo data set, real crystals.
 - ``checks``: argument checks and batching shared by every module; a shared utility.
+- ``neighbours`` (07): cell-list neighbour search (listed early: ``cif`` finds atoms on one site with it).
 - ``cif`` (01): CIF files through ASE.
 - ``datasets`` (09, 10): real binary crystals; perov-5 and carbon-24.
 - ``diffusion`` (02): schedules, the closed-form forward process, the posterior, noise on the torus.
@@ -23,7 +24,6 @@ utilities (``files``, ``checks``: any module may import them) where they first f
 - ``physics`` (06): validity, repulsion correction, density, symmetry.
 - ``metrics`` (06): sample reports (valid, unique, novel) with pymatgen's StructureMatcher.
 - ``complexity`` (07): timing harness, power-law fits, the guarded brute force.
-- ``neighbours`` (07): cell-list neighbour search.
 - ``pairwise`` (08): the periodic pairwise denoiser.
 - ``torus`` (08): variance-exploding training on the torus; ``pc_step``/``pc_sample``, the
   predictor-corrector sampler of the pairwise, joint and CSP models.
