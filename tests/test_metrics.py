@@ -133,19 +133,67 @@ def test_matcher_settings_are_the_papers_and_can_be_overridden():
 
 
 # --- composition --------------------------------------------------------------------------------
-@pytest.mark.parametrize("formula, expected", [("NaCl", True), ("Na2Cl", False), ("Cl8", True), ("Mg7O", False),
-                                               ("Mg4O4", True), ("Fe3O4", True), ("CaF2", True), ("SrTiO3", True),
-                                               ("CrFe", False), ("Si", True)])
-def test_valid_composition(formula, expected):
-    assert valid_composition(formula) is expected
+# Hand-checked with SMACT's 2014 oxidation states (one state per element, counts reduced, cations less
+# electronegative than anions) and with pymatgen's oxi_state_guesses (common states, one per site).
+@pytest.mark.parametrize("formula, smact, pymatgen", [
+    ("NaCl", True, True),        # Na+1 Cl-1
+    ("Na2Cl", False, False),     # 2(+1) - 1 != 0 for every state of Cl
+    ("Cl8", True, True),         # a single element: oxidation state 0
+    ("Si", True, True),
+    ("Mg7O", False, False),
+    ("Mg4O4", True, True),       # reduced to MgO
+    ("SrTiO3", True, True),      # Sr+2 Ti+4 O-2
+    ("CdCuN3", True, True),      # perov-5: SMACT Cd+2 Cu+1 N-1 (one state per element); pymatgen finds a mix too
+    ("KAlO3", True, False),      # perov-5: SMACT K+1 Al+2 O-1; pymatgen's common states (Al+3, O-2) cannot sum to 0
+    ("KLiN3", False, True),      # perov-5: one N state x would need 2 + 3x = 0; pymatgen mixes N states per site
+    ("Fe3O4", False, True),      # mixed valence Fe+2/Fe+3: SMACT gives every Fe one state
+    ("CrFe", True, False),       # all metals: an alloy passes SMACT's rule unchecked
+    ("AlNi3", True, False),
+])
+def test_valid_composition_smact_and_pymatgen_rules(formula, smact, pymatgen):
+    assert valid_composition(formula) is smact
+    assert valid_composition(formula, rule="smact") is smact
+    assert valid_composition(formula, rule="pymatgen", alloys=False) is pymatgen
+
+
+def test_smact_rule_is_cdvae_smact_validity():
+    """The rule, written out as CDVAE's eval_utils.smact_validity (SMACT's 2014 states), on the same formulas."""
+    import itertools
+
+    import smact
+    from smact.screening import pauling_test
+
+    def cdvae(symbols, counts):
+        elements = [smact.Element(s) for s in symbols]
+        if len(set(symbols)) == 1 or all(s in smact.metals for s in symbols):
+            return True
+        for ox in itertools.product(*[e.oxidation_states_smact14 or [] for e in elements]):
+            if smact.neutral_ratios(ox, stoichs=[(c,) for c in counts], threshold=max(counts)):
+                try:
+                    if pauling_test(ox, [e.pauling_eneg for e in elements]):
+                        return True
+                except TypeError:  # no electronegativity data: CDVAE assumes it passes
+                    return True
+        return False
+
+    rng = np.random.default_rng(0)
+    symbols = ["H", "Li", "C", "N", "O", "F", "Na", "Mg", "Al", "Si", "S", "Cl", "K", "Ca", "Ti", "Fe", "Cu", "Zn",
+               "Sr", "Ba", "Cd", "Bi"]
+    for _ in range(150):  # loop over random two- and three-element compositions with coprime counts
+        els = sorted(rng.choice(symbols, rng.integers(2, 4), replace=False).tolist())
+        counts = rng.integers(1, 5, len(els)).tolist()
+        g = np.gcd.reduce(counts)
+        formula = "".join(f"{e}{c}" for e, c in zip(els, counts))
+        assert valid_composition(formula) is cdvae(els, [c // g for c in counts]), formula
 
 
 def test_valid_composition_of_crystals_and_the_alloy_rule():
     data = binary_dataset()
     assert all(valid_composition(c) for c in data.values())
     mg7o = Crystal(np.eye(3) * 4.0, np.random.default_rng(0).random((8, 3)), [12] * 7 + [8])
-    assert not valid_composition(mg7o) and not valid_composition("Mg7O", alloys=True)
-    assert valid_composition("CrFe", alloys=True) and valid_composition("AlNi3", alloys=True)
+    assert not valid_composition(mg7o) and not valid_composition("Mg7O", rule="pymatgen")
+    assert valid_composition("CrFe", rule="pymatgen") and valid_composition("AlNi3", rule="pymatgen")
+    assert not valid_composition("CrFe", rule="pymatgen", alloys=False)
     report = evaluate_samples([data["NaCl"], mg7o, prototype("sc", number=17)])
     assert report.valid_composition.tolist() == [True, False, True] and report.formulas == ["NaCl", "Mg7O", "Cl2"]
     with pytest.raises(ValueError, match="unknown elements"):
@@ -154,6 +202,8 @@ def test_valid_composition_of_crystals_and_the_alloy_rule():
         valid_composition("Na0.5Cl")
     with pytest.raises(TypeError, match="crystal must be"):
         valid_composition(42)
+    with pytest.raises(ValueError, match="rule must be one of"):
+        valid_composition("NaCl", rule="icsd")
 
 
 # --- the hand-written structure distance ---------------------------------------------------------
