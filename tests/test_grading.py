@@ -41,6 +41,11 @@ def hidden_code(source: str) -> str:
     return "\n".join(lines)
 
 
+def literal(source: str):
+    """The value of a literal written over several lines (implicit string concatenation)."""
+    return ast.literal_eval(f"({source})")
+
+
 def check_arguments(code: str) -> dict:
     """The source text of the keyword arguments of the check(...) calls in ``code`` (expected=, hint=)."""
     found = {}
@@ -102,13 +107,15 @@ def test_hints_are_not_solution_code():
         for ex in exercises(nb):
             if not (ex.check and ex.solution):
                 continue
+            own = set(ex.check) | set(ex.solution)
+            shown = "\n".join(cell_text(c) for i, c in enumerate(nb["cells"]) if i not in own)   # the prompt too
             hints = check_arguments(hidden_code(cell_text(nb["cells"][ex.check[0]]))).get("hint", [])
             code = solution_code(cell_text(nb["cells"][ex.solution[0]]))
             for hint in hints:
-                text = ast.literal_eval(hint)
+                text = literal(hint).replace("'", '"')
                 for line in code.splitlines():
                     line = line.split("#")[0].strip()
-                    if len(line) > 15 and "=" in line:
+                    if len(line) > 15 and "=" in line and line not in shown:
                         assert line.split("=", 1)[1].strip() not in text, f"{path.name} {ex.name}: hint holds {line!r}"
 
 
@@ -162,9 +169,11 @@ def test_no_student_copy_holds_a_solution_or_an_expected_value(path, course, edi
         assert checked >= 3, f"{path.name}: the scan found too little to check ({checked} strings)"
         # the copy still has every cell (ids kept), the prompts and the unanswered answer cells
         assert [c["id"] for c in student["cells"]] == [c["id"] for c in nb["cells"]]
-        for ex in exercises(nb):
+        for ex in exercises(nb):   # the answer cells as they were, with nbgrader's stub after the last one
             for i in ex.answer:
-                assert cell_text(student["cells"][i]) == cell_text(nb["cells"][i])
+                assert cell_text(student["cells"][i]).startswith(cell_text(nb["cells"][i]).rstrip())
+            if ex.check and ex.solution:
+                assert cell_text(student["cells"][ex.answer[-1]]).endswith(grading.CODE_STUB)
 
 
 def test_the_scan_finds_a_leak(course, tmp_path):
@@ -205,9 +214,16 @@ def test_course_folder_has_the_config_and_one_assignment_per_notebook(tmp_path):
     namespace = {"get_config": lambda: __import__("traitlets.config", fromlist=["Config"]).Config()}
     exec(config, namespace)
     assert namespace["c"].ClearMarkScheme.enforce_metadata is False
-    for path in NOTEBOOKS:
-        source = root / "source" / path.stem / path.name
-        assert source.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")   # already marked
+    for path in NOTEBOOKS:   # the notebook with the key's code in each last answer cell, between nbgrader's markers
+        nb = load(path)
+        grading.key_into_answer_cells(nb)
+        source = load(root / "source" / path.stem / path.name)
+        assert source == nb
+        for ex in exercises(nb):
+            if ex.check and ex.solution:
+                answer = cell_text(source["cells"][ex.answer[-1]])
+                assert solution_code(cell_text(nb["cells"][ex.solution[0]])).strip() in answer
+                assert source["cells"][ex.answer[-1]]["metadata"]["nbgrader"]["solution"] is True
     with pytest.raises(ValueError):
         grading.write_course(root)   # an existing course (its gradebook, the students' work) is never replaced
 
@@ -237,7 +253,7 @@ def graded_ids(path) -> list[str]:
 
 def hints(path) -> dict[str, list[str]]:
     nb = load(path)
-    return {grade_id(ex.name): [ast.literal_eval(h) for h in
+    return {grade_id(ex.name): [literal(h) for h in
                                 check_arguments(hidden_code(cell_text(nb["cells"][ex.check[0]]))).get("hint", [])]
             for ex in exercises(nb) if ex.check}
 
