@@ -33,8 +33,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from crystal_tutorial import benchmark as B  # noqa: E402
-from crystal_tutorial.crystals import load_benchmark  # noqa: E402
 from crystal_tutorial.csp import load_csp  # noqa: E402
+from crystal_tutorial.datasets import load_benchmark  # noqa: E402
 from crystal_tutorial.files import atomic_write_text  # noqa: E402
 
 MODEL = "CSP model, generated cell"

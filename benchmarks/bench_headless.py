@@ -1,7 +1,7 @@
 """Head-less execution: every notebook run N times with nbclient; counts cells that stalled.
 
 A cell "stalls" when nbclient receives its results more than 2 s after the kernel went idle (the
-kernel's own timestamps): the lost zmq wake-up described in crystal_tutorial/site.py. With the
+kernel's own timestamps): the lost zmq wake-up described in crystal_tutorial/course/site.py. With the
 stock client such a cell waits for the whole cell timeout; with ReliableKernelClient (the default
 here, and what `python -m crystal_tutorial site` uses) it must never happen. Prints per-notebook
 wall time, kernel memory (RSS after the run, peak RSS) and the stalls; exits 1 on any stall or
@@ -22,8 +22,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from crystal_tutorial.course.site import execute_notebook  # noqa: E402
 from crystal_tutorial.files import atomic_write_text  # noqa: E402
-from crystal_tutorial.site import execute_notebook  # noqa: E402
 
 
 def write_stress_notebook(path: Path, n_cells: int = 40) -> Path:
@@ -35,7 +35,7 @@ def write_stress_notebook(path: Path, n_cells: int = 40) -> Path:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells.append(nbformat.v4.new_code_cell(
         "import ipywidgets as W, numpy as np, plotly.graph_objects as go\n"
-        "from IPython.display import display\nfrom crystal_tutorial.widgets import panel, play_slider"))
+        "from IPython.display import display\nfrom crystal_tutorial.viz.widgets import panel, play_slider"))
     for i in range(n_cells):
         nb.cells.append(nbformat.v4.new_code_cell(
             "s, row = play_slider(20, value=5, description='t')\n"

@@ -28,8 +28,8 @@ from matcher_check import format_check, independent_check
 
 from crystal_tutorial.joint import lattice_params
 from crystal_tutorial.joint_diffusion import load_joint, sample_joint, species_match, training_set
-from crystal_tutorial.nn import blas_threads
 from crystal_tutorial.metrics import evaluate_samples, valid_composition
+from crystal_tutorial.nn import blas_threads
 
 
 def measure(samples, train, symprec):

@@ -28,9 +28,9 @@ import scipy
 from scipy.spatial import cKDTree
 from threadpoolctl import threadpool_limits
 
-from crystal_tutorial.complexity import (BRUTE_FORCE_BYTES_PER_PAIR, brute_force_min_distance,
-                                         min_distance_cell_list, scaling_sweep, time_call)
+from crystal_tutorial.complexity import BRUTE_FORCE_BYTES_PER_PAIR, brute_force_min_distance, scaling_sweep, time_call
 from crystal_tutorial.crystals import Crystal, jitter, prototype
+from crystal_tutorial.neighbours import min_distance_cell_list
 
 A_CU = 3.61  # Å, FCC copper (ASE reference state)
 JITTER_A = 0.05  # Å, standard deviation of the Gaussian jitter

@@ -32,7 +32,7 @@ from crystal_tutorial.metrics import evaluate_samples
 from crystal_tutorial.sampling import sample_ddpm
 from crystal_tutorial.torus import TorusConfig, load_model, sample_torus, train_torus
 from crystal_tutorial.training import TrainConfig, build_model, train
-from crystal_tutorial.viz_pairwise import EXPECTED, uniform_samples
+from crystal_tutorial.viz.pairwise import EXPECTED, uniform_samples
 
 SIZES = (2, 4, 8)
 TARGETS = {2: 0.95, 4: 0.85, 8: 0.50}

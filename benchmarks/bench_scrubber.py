@@ -1,6 +1,6 @@
 """How fast is the timestep scrubber of notebook 02? Target: under 100 ms per call (median).
 
-Times ``crystal_tutorial.viz_diffusion.render_scrubber`` (building both plotly figures) for every
+Times ``crystal_tutorial.viz.diffusion.render_scrubber`` (building both plotly figures) for every
 dropdown choice, sweeping t over 0..T as a learner scrubbing the slider would; then the same plus
 serialising both figures to JSON, which is what Jupyter does to display them (drawing them in
 the browser is not included). The first call per choice (fresh seed: the noise draw is not
@@ -16,7 +16,7 @@ import numpy as np
 import plotly.io as pio
 
 from crystal_tutorial.crystals import PROTOTYPES
-from crystal_tutorial.viz_diffusion import NOISE_KINDS, SCHEDULES, render_scrubber
+from crystal_tutorial.viz.diffusion import NOISE_KINDS, SCHEDULES, render_scrubber
 
 TARGET_MS = 100.0
 

@@ -38,23 +38,37 @@ def seconds(fn, repeats: int) -> float:
 
 def panels():
     """(notebook, control, kind, {setting: callable}) for every panel control of notebooks 01-09."""
-    from crystal_tutorial import viz_nn
     from crystal_tutorial.crystals import Crystal, demo_dataset
     from crystal_tutorial.joint_diffusion import load_joint
     from crystal_tutorial.physics import PhysicsValidator
     from crystal_tutorial.sampling import sample_ddpm
     from crystal_tutorial.torus import load_model, sample_torus
     from crystal_tutorial.training import TrainConfig, build_model, train
-    from crystal_tutorial.viz import render_prototype_explorer
-    from crystal_tutorial.viz_complexity import render_min_distance_timing
-    from crystal_tutorial.viz_diffusion import render_scrubber
-    from crystal_tutorial.viz_joint import (density_samples, guided_samples, render_density_result, render_guided,
-                                            sample_densities)
-    from crystal_tutorial.viz_pairwise import (render_reverse_process, render_sample_set, render_training_result,
-                                               sample_set, train_run)
-    from crystal_tutorial.viz_physics import render_correction, render_symprec
-    from crystal_tutorial.viz_sampling import (render_ddim, render_loss_curves, render_reverse_step,
-                                              trajectory_min_distances)
+    from crystal_tutorial.viz.complexity import render_min_distance_timing
+    from crystal_tutorial.viz.diffusion import render_scrubber
+    from crystal_tutorial.viz.figures import nn as viz_nn
+    from crystal_tutorial.viz.figures import render_prototype_explorer
+    from crystal_tutorial.viz.joint import (
+        density_samples,
+        guided_samples,
+        render_density_result,
+        render_guided,
+        sample_densities,
+    )
+    from crystal_tutorial.viz.pairwise import (
+        render_reverse_process,
+        render_sample_set,
+        render_training_result,
+        sample_set,
+        train_run,
+    )
+    from crystal_tutorial.viz.physics import render_correction, render_symprec
+    from crystal_tutorial.viz.sampling import (
+        render_ddim,
+        render_loss_curves,
+        render_reverse_step,
+        trajectory_min_distances,
+    )
 
     def train_and_compare(epochs, lr, hidden, T, schedule):  # notebook 04's button
         cfg = TrainConfig(epochs=epochs, lr=lr, hidden=hidden, timesteps=T, schedule=schedule, progress=False)

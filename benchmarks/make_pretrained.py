@@ -15,7 +15,7 @@ import numpy as np
 
 from crystal_tutorial.crystals import demo_dataset
 from crystal_tutorial.torus import PRETRAINED, TorusConfig, sample_torus, save_model, train_torus
-from crystal_tutorial.viz_pairwise import format_table, quality
+from crystal_tutorial.viz.pairwise import format_table, quality
 
 STEPS = 8000
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from crystal_tutorial.crystals import load_benchmark  # noqa: E402
 from crystal_tutorial.csp import PRETRAINED_CSP, CSPConfig, save_csp, train_csp  # noqa: E402
+from crystal_tutorial.datasets import load_benchmark  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crystal_tutorial.crystals import write_cif
+from crystal_tutorial.cif import write_cif
 from crystal_tutorial.metrics import MATCHER_SETTINGS
 
 

@@ -1,24 +1,50 @@
 """Crystal diffusion from scratch: the helper package of the tutorial notebooks.
 
-Modules, in story order (each imports only modules above it):
+The package map, in story order. A module imports only modules listed above it, or the shared
+utilities; ``tests/test_package_map.py`` reads this list and enforces both, and that every module
+of the package is listed here and in the README.
 
-- ``crystals``, ``pbc`` (01): the Crystal, prototypes, data sets, CIF I/O; wrapping, minimum image.
+The science, one idea per module, flat, in the order the notebooks build it, with the two shared
+utilities (``files``, ``checks``: any module may import them) where they first fit:
+
+- ``files``: atomic writes (a temporary file, then a rename); a shared utility.
+- ``pbc`` (01): wrapping, minimum image (rounding and exact), pairwise distances.
+- ``crystals`` (01): the Crystal, the four cubic prototypes, the demo data set, real crystals.
+- ``checks``: argument checks and batching shared by every module; a shared utility.
+- ``cif`` (01): CIF files through ASE.
+- ``datasets`` (09, 10): real binary crystals; perov-5 and carbon-24.
 - ``diffusion`` (02): schedules, the closed-form forward process, the posterior, noise on the torus.
-- ``nn`` (03): layers with hand-written backward, Adam, gradient checks.
-- ``models``, ``training`` (04): the hello-world per-atom MLP and its DDPM training loop.
+- ``nn`` (03): layers with hand-written backward, Adam, gradient checks, weights on disk.
+- ``models`` (04): the hello-world per-atom MLP.
+- ``training`` (04): its DDPM training loop.
 - ``sampling`` (05): ancestral DDPM and DDIM.
-- ``checks``, ``physics``, ``metrics`` (06): argument checks and batching shared by the two; validity,
-  correction, symmetry; sample reports (valid, unique, novel) with pymatgen's StructureMatcher.
-- ``complexity`` (07): timing harness, power-law fits, cell lists.
-- ``pairwise``, ``torus`` (08): the periodic pairwise denoiser; VE training and sampling on the torus.
-- ``joint``, ``joint_diffusion`` (09): lattice, atom types and conditions.
-- ``csp``, ``benchmark`` (10): crystal structure prediction on perov-5 / carbon-24; scoring as the papers, baselines.
-- ``viz``, ``widgets`` and ``viz_*`` (all): figures, and the pure render functions behind the sliders.
-- ``exercises``, ``teaching`` (all): ``check`` for the exercises and the hint for cells run out of
-  order; the student edition (``python -m crystal_tutorial student-edition``), answer key, Colab cell.
-- ``generate``, ``runs``, ``__main__``: ``python -m crystal_tutorial demo`` and ``... generate``; run folders
-  that appear only when complete, the memory rule (``runs`` is used by ``joint_diffusion``'s command too).
-- ``site``: reliable head-less execution (nbclient) with per-section times and kernel memory, and
-  ``python -m crystal_tutorial site OUT``, the static website (nbconvert).
+- ``physics`` (06): validity, repulsion correction, density, symmetry.
+- ``metrics`` (06): sample reports (valid, unique, novel) with pymatgen's StructureMatcher.
+- ``complexity`` (07): timing harness, power-law fits, the guarded brute force.
+- ``neighbours`` (07): cell-list neighbour search.
+- ``pairwise`` (08): the periodic pairwise denoiser.
+- ``torus`` (08): variance-exploding training and sampling on the torus.
+- ``joint`` (09): the joint denoiser of lattice, atom types and coordinates.
+- ``joint_diffusion`` (09): its training, conditions and classifier-free guidance, sampling.
+- ``csp`` (10): crystal structure prediction (composition given) on perov-5 / carbon-24.
+- ``benchmark`` (10): scoring as the papers do, baselines that learn nothing.
+
+The notebooks' panels and figures (``viz``):
+
+- ``viz.figures``: plotly 3D crystals and matplotlib figures.
+- ``viz.widgets``: the shared ipywidgets panel helpers.
+- ``viz.diffusion`` (02), ``viz.nn`` (03), ``viz.sampling`` (05), ``viz.physics`` (06),
+  ``viz.complexity`` (07), ``viz.pairwise`` (08), ``viz.joint`` (09), ``viz.benchmark`` (10):
+  the pure render functions behind each notebook's sliders.
+
+The command line and the course tooling (``cli``, ``course``):
+
+- ``cli.runs``: run folders that appear only when complete (``run.json``), the memory rule.
+- ``course.exercises``: ``check`` for the exercises and the hint for cells run out of order.
+- ``course.teaching``: the student edition, the answer key, the Colab cell.
+- ``course.site``: head-less execution that cannot stall (nbclient), the static website.
+- ``cli.generate``: ``python -m crystal_tutorial generate``.
+- ``cli.benchmark``: ``python -m crystal_tutorial benchmark``.
+- ``cli.main``: ``demo``, the parser and exit codes of every subcommand (``python -m crystal_tutorial``).
 """
 __version__ = "0.1.0"

@@ -22,7 +22,6 @@ model exactly, w = 1 the conditional one, w > 1 pushes harder towards the condit
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from .checks import check_config_fields
-from .crystals import Crystal, binary_dataset
+from .crystals import Crystal
+from .datasets import binary_dataset
 from .diffusion import cosine_schedule, geometric_sigmas, ve_sample
 from .joint import JointDenoiser, lattice_params, params_to_lattice
 from .models import masked_mse
@@ -40,7 +40,7 @@ from .sampling import check_model_T
 from .torus import score_norm, score_target
 
 __all__ = ["JointConfig", "training_set", "condition_vector", "train_joint", "guided_outputs", "sample_joint",
-           "save_joint", "load_joint", "prototype_key", "species_match", "run_generate_joint", "trained_density_range",
+           "save_joint", "load_joint", "prototype_key", "species_match", "trained_density_range",
            "lattice_params", "params_to_lattice", "PRETRAINED_JOINT"]
 
 PRETRAINED_JOINT = Path(__file__).resolve().parent / "data" / "joint_binary.npz"
@@ -379,7 +379,7 @@ def load_joint(path=None):
     return model, config
 
 
-# --- command line --------------------------------------------------------------------------------
+# --- the conditions the model was trained on ------------------------------------------------------
 def trained_density_range(config: JointConfig | None = None) -> tuple[float, float]:
     """(low, high) g/cm^3: the densities the model saw in training, ``training_set()`` stretched by the
     random cell scaling exp(U(-strain, strain)) (density x exp(-+3 strain)). Conditions outside are
@@ -387,88 +387,3 @@ def trained_density_range(config: JointConfig | None = None) -> tuple[float, flo
     strain = (JointConfig() if config is None else config).strain
     density = np.array([c.density for c in training_set()])          # (S,) g/cm^3
     return float(density.min() * np.exp(-3 * strain)), float(density.max() * np.exp(3 * strain))
-
-
-def run_generate_joint(args, log=print) -> int:
-    """``generate --model joint``: sample crystals with their own lattices and species; returns 0.
-
-    ``args`` (an argparse Namespace) needs ``n_atoms``, ``n_samples``, ``seed``, ``out`` and may carry
-    ``density`` (g/cm^3 or None; within :func:`trained_density_range`), ``elements`` ("Na,Cl" or None),
-    ``guidance`` (w >= 0, default 1), ``weights`` (a ``save_joint`` file; None or "pretrained" = the
-    shipped weights), ``temperature`` (default 0.5), ``symprec`` (Å, default 0.1) and ``overwrite``.
-    Writes ``out/sample_000.cif`` ..., ``out/summary.json`` (``metrics.evaluate_samples(...).to_dict()``,
-    novelty against ``training_set()``, plus the condition, guidance and the species-aware prototype match rate under ``"generate"``,
-    wall-clock times under ``"timings"``) and ``out/run.json``, all at once when complete
-    (``runs.RunFolder``). Bad values raise ``runs.UsageError`` naming the option; an unreadable
-    weights file a ValueError naming the file.
-    """
-    from .crystals import write_cif
-    from .files import atomic_write_text
-    from .metrics import evaluate_samples
-    from .runs import RunFolder, UsageError, check_memory, sample_batch_size, sample_in_batches
-    n_atoms, n_samples = getattr(args, "n_atoms", None), getattr(args, "n_samples", None)
-    for flag, value, low, high in (("--n-atoms", n_atoms, 2, 12), ("--n-samples", n_samples, 1, 10_000)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-            raise UsageError(f"{flag} must be an integer in {low}..{high} (the shipped model is trained on 2, 4 "
-                             f"and 8 atoms), got {value!r}")
-    density = getattr(args, "density", None)
-    guidance = getattr(args, "guidance", None)
-    guidance = 1.0 if guidance is None else guidance
-    temperature = getattr(args, "temperature", 0.5)
-    symprec = getattr(args, "symprec", None)
-    symprec = 0.1 if symprec is None else symprec
-    for flag, value, allow_zero in (("--density", density, False), ("--guidance", guidance, True),
-                                    ("--temperature", temperature, False), ("--symprec", symprec, False)):
-        if value is None and flag == "--density":
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
-                or value < 0 or (value == 0 and not allow_zero):
-            raise UsageError(f"{flag} must be a {'non-negative' if allow_zero else 'positive'} number, got {value!r}")
-    check_memory("joint", int(n_atoms), int(n_samples))
-    run = RunFolder(getattr(args, "out", None), "generate", overwrite=getattr(args, "overwrite", False))
-    weights = getattr(args, "weights", None)
-    path = PRETRAINED_JOINT if weights in (None, "pretrained") else Path(weights)
-    if not path.is_file():
-        raise UsageError(f"--weights: no file at {path}")
-    try:
-        model, config = load_joint(path)
-    except ValueError as exc:
-        raise ValueError(f"--weights: {exc}") from None
-    if density is not None:
-        low, high = trained_density_range(config)
-        if not low <= density <= high:
-            raise UsageError(f"--density {density:g} g/cm^3 lies outside the range the model was trained on, "
-                             f"{low:.2f}..{high:.2f} g/cm^3; its samples would not follow the condition")
-    elements = getattr(args, "elements", None)
-    try:
-        condition_vector(model, density, elements)
-    except ValueError as exc:
-        raise UsageError(f"--elements: {exc}" if "elements" in str(exc) else f"--density: {exc}") from None
-    batch = sample_batch_size("joint", int(n_atoms))
-    rng = np.random.default_rng(args.seed)
-    with run:
-        tic = time.perf_counter()
-        with blas_threads(1):
-            samples = sample_in_batches(
-                lambda k: sample_joint(model, int(n_atoms), k, rng, density=density, elements=elements,
-                                       guidance=float(guidance), temperature=float(temperature)),
-                int(n_samples), batch, log)
-        sample_seconds = time.perf_counter() - tic
-        for k, crystal in enumerate(samples):
-            write_cif(crystal, run.tmp / f"sample_{k:03d}.cif")
-        tic = time.perf_counter()
-        report = evaluate_samples(samples, reference=training_set(), symprec=float(symprec))
-        matched = species_match(samples, training_set(), float(symprec))
-        summary = report.to_dict()
-        summary["generate"] = dict(
-            model="joint", n_atoms=int(n_atoms), n_samples=int(n_samples), seed=args.seed,
-            weights="pretrained" if weights in (None, "pretrained") else str(weights),
-            condition={"density_g_cm3": density, "elements": elements}, guidance=float(guidance),
-            temperature=float(temperature), species_prototype_match_rate=float(matched.mean()),
-            formulas=[c.formula for c in samples], sample_batch=batch)
-        summary["timings"] = {"sample_seconds": sample_seconds, "evaluate_seconds": time.perf_counter() - tic}
-        atomic_write_text(run.tmp / "summary.json", json.dumps(summary, indent=2) + "\n")
-    log(f"wrote {len(samples)} CIF files and summary.json to {run.out}/: valid {report.validity_rate:.0%}, "
-        f"training-prototype match (with species) {matched.mean():.0%}, median density "
-        f"{np.median(report.density):.2f} g/cm^3; {report.summary_line()}")
-    return 0

@@ -41,8 +41,15 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .checks import (LATTICE_TOL, check_crystal, check_crystal_list, check_positive, group_indices, mic_method,
-                     stack_group)
+from .checks import (
+    LATTICE_TOL,
+    check_crystal,
+    check_crystal_list,
+    check_positive,
+    group_indices,
+    mic_method,
+    stack_group,
+)
 from .crystals import PROTOTYPES, Crystal
 from .pbc import minimum_image
 from .physics import PhysicsValidator, prototype_from_dataset, symmetry_dataset

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from crystal_tutorial import benchmark as B
-from crystal_tutorial.crystals import Crystal, load_benchmark
+from crystal_tutorial.crystals import Crystal
+from crystal_tutorial.datasets import load_benchmark
 
 
 @pytest.fixture(scope="module")

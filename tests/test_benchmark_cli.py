@@ -3,9 +3,10 @@ import json
 
 import pytest
 
-from crystal_tutorial.__main__ import main
-from crystal_tutorial.crystals import benchmark_ids, load_benchmark, read_cif
+from crystal_tutorial.cif import read_cif
+from crystal_tutorial.cli.main import main
 from crystal_tutorial.csp import CSPConfig, save_csp, train_csp
+from crystal_tutorial.datasets import benchmark_ids, load_benchmark
 
 
 @pytest.fixture(scope="module")

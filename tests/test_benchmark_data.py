@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crystal_tutorial.crystals import Crystal, benchmark_ids, load_benchmark
+from crystal_tutorial.crystals import Crystal
+from crystal_tutorial.datasets import benchmark_ids, load_benchmark
 from crystal_tutorial.joint import lattice_params
 
 CSV_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "benchmarks"

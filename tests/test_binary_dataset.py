@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from crystal_tutorial.crystals import (BINARY_CRYSTALS, Crystal, binary_dataset, load_cif_folder, reference_crystals,
-                                       write_cif)
+from crystal_tutorial.cif import load_cif_folder, write_cif
+from crystal_tutorial.crystals import Crystal, reference_crystals
+from crystal_tutorial.datasets import BINARY_CRYSTALS, binary_dataset
 from crystal_tutorial.physics import symmetry_dataset
 
 EXPECTED = {  # formula: (space group, atoms in the conventional cell)

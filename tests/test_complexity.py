@@ -3,12 +3,21 @@ import time
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from crystal_tutorial.complexity import (BRUTE_FORCE_BYTES_PER_PAIR, PowerLawFit, Sweep, Timing,
-                                         _cell_list_candidates, brute_force_min_distance, fit_power_law,
-                                         min_distance_cell_list, neighbour_pairs, scaling_sweep, time_call)
+from crystal_tutorial.complexity import (
+    BRUTE_FORCE_BYTES_PER_PAIR,
+    PowerLawFit,
+    Sweep,
+    Timing,
+    brute_force_min_distance,
+    fit_power_law,
+    scaling_sweep,
+    time_call,
+)
 from crystal_tutorial.crystals import Crystal, jitter, prototype
+from crystal_tutorial.neighbours import _cell_list_candidates, min_distance_cell_list, neighbour_pairs
 from crystal_tutorial.pbc import min_distance, pairwise_distances
 
 

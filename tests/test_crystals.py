@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import spglib
 
-from crystal_tutorial.crystals import (Crystal, demo_dataset, jitter, prototype, read_cif, reference_crystals,
-                                       write_cif, DEMO_JITTER)
+from crystal_tutorial.cif import read_cif, write_cif
+from crystal_tutorial.crystals import DEMO_JITTER, Crystal, demo_dataset, jitter, prototype, reference_crystals
 
 
 def test_prototype_atom_counts_and_space_groups():

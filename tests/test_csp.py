@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from crystal_tutorial.crystals import load_benchmark
 from crystal_tutorial.csp import CSPConfig, load_csp, sample_csp, save_csp, train_csp
+from crystal_tutorial.datasets import load_benchmark
 
 
 @pytest.fixture(scope="module")

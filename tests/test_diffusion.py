@@ -1,4 +1,4 @@
-"""Tests for crystal_tutorial.diffusion, the scrubber in crystal_tutorial.viz_diffusion, and the
+"""Tests for crystal_tutorial.diffusion, the scrubber in crystal_tutorial.viz.diffusion, and the
 folded exercise solutions of notebook 02."""
 import itertools
 import json
@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crystal_tutorial import diffusion as D
 from crystal_tutorial.crystals import PROTOTYPES, prototype
-from crystal_tutorial.viz_diffusion import NOISE_KINDS, SCHEDULES, forward_noised, render_scrubber
+from crystal_tutorial.viz.diffusion import NOISE_KINDS, SCHEDULES, forward_noised, render_scrubber
 
 
 # --- schedules -------------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crystal_tutorial.exercises import Problem, as_number, check, missing_name_hint, names_made, where_made
-from crystal_tutorial.teaching import cell_text, exercises, solution_code
+from crystal_tutorial.course.exercises import Problem, as_number, check, missing_name_hint, names_made, where_made
+from crystal_tutorial.course.teaching import cell_text, exercises, solution_code
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {p.name[:2]: p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))}

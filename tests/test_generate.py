@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from crystal_tutorial.crystals import read_cif
-from crystal_tutorial.generate import add_generate_arguments, run_generate
-from crystal_tutorial.runs import UsageError
+from crystal_tutorial.cif import read_cif
+from crystal_tutorial.cli.generate import add_generate_arguments, run_generate
+from crystal_tutorial.cli.runs import UsageError
 
 
 def _parse(*argv):

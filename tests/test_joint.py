@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crystal_tutorial.crystals import binary_dataset
+from crystal_tutorial.datasets import binary_dataset
 from crystal_tutorial.joint import JointDenoiser, lattice_params, metric_from_params, params_to_lattice
 from crystal_tutorial.nn import gradient_check
 
@@ -163,7 +163,7 @@ def test_bad_inputs_raise_clear_errors():
 
 # --- notebook 09's exercises: the folded solutions pass their checkers --------------------------
 def test_notebook_09_solutions_pass_their_checks():
-    from crystal_tutorial.exercises import check
+    from crystal_tutorial.course.exercises import check
     L = np.array([[3, 0, 0], [1.5, 2.598, 0], [0, 0, 5.0]])
     assert check("09.1", np.degrees(np.arccos(lattice_params(L)[5])), expected=60.0, atol=0.05).ok
     assert not check("09.1", 90.0, expected=60.0, atol=0.05).ok

@@ -5,10 +5,23 @@ from argparse import Namespace
 import numpy as np
 import pytest
 
-from crystal_tutorial.crystals import Crystal, binary_dataset, read_cif
-from crystal_tutorial.joint_diffusion import (PRETRAINED_JOINT, JointConfig, condition_vector, guided_outputs,
-                                              load_joint, prototype_key, run_generate_joint, sample_joint,
-                                              save_joint, species_match, train_joint, training_set)
+from crystal_tutorial.cif import read_cif
+from crystal_tutorial.cli.generate import run_generate_joint
+from crystal_tutorial.crystals import Crystal
+from crystal_tutorial.datasets import binary_dataset
+from crystal_tutorial.joint_diffusion import (
+    PRETRAINED_JOINT,
+    JointConfig,
+    condition_vector,
+    guided_outputs,
+    load_joint,
+    prototype_key,
+    sample_joint,
+    save_joint,
+    species_match,
+    train_joint,
+    training_set,
+)
 
 
 @pytest.fixture(scope="module")

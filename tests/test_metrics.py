@@ -8,16 +8,25 @@ import json
 
 import numpy as np
 import pytest
+from crystal_helpers import moved_copy, random_crystal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crystal_tutorial.checks import mic_method
-from crystal_tutorial.crystals import Crystal, binary_dataset, demo_dataset, prototype
-from crystal_tutorial.metrics import (MATCHER_SETTINGS, SampleReport, compare_reports, evaluate_samples,
-                                      nearest_distance, structure_distance, structure_matcher, valid_composition)
+from crystal_tutorial.crystals import Crystal, demo_dataset, prototype
+from crystal_tutorial.datasets import binary_dataset
+from crystal_tutorial.metrics import (
+    MATCHER_SETTINGS,
+    SampleReport,
+    compare_reports,
+    evaluate_samples,
+    nearest_distance,
+    structure_distance,
+    structure_matcher,
+    valid_composition,
+)
 from crystal_tutorial.pbc import minimum_image
 from crystal_tutorial.physics import PhysicsValidator
-from crystal_helpers import moved_copy, random_crystal
 
 NAMES = ("sc", "bcc", "fcc", "diamond")
 SKEWED = np.array([[4.0, 0.0, 0.0], [3.2, 2.5, 0.0], [1.1, 0.9, 3.0]])  # a strongly sheared cell
@@ -348,7 +357,7 @@ def test_bad_inputs_raise_clear_errors():
 def test_generate_summary_carries_the_metrics(tmp_path, model, n_atoms):
     import argparse
 
-    from crystal_tutorial.generate import add_generate_arguments, run_generate
+    from crystal_tutorial.cli.generate import add_generate_arguments, run_generate
     args = add_generate_arguments(argparse.ArgumentParser()).parse_args(
         ["--model", model, "--n-atoms", str(n_atoms), "--n-samples", "4", "--out", str(tmp_path / "run"),
          "--weights", "pretrained"])

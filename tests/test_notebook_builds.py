@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-BUILDERS = [p for p in NOTEBOOKS if p.name[:2] in ("08", "09")]
+BUILDERS = [p for p in NOTEBOOKS if p.name[:2] in ("08", "09", "10")]
 WHOLE_PRINT = re.compile(r"^print\(inspect\.getsource\([\w.]+\)\)$")
 PRIVATE = re.compile(r"\b[A-Za-z]\w*\._[A-Za-z]\w*")   # name._private (not dunders: __init__ has two)
 
@@ -23,7 +23,7 @@ def code_lines(path):
 
 
 def test_the_notebooks_that_build_are_found():
-    assert [p.name[:2] for p in BUILDERS] == ["08", "09"]
+    assert [p.name[:2] for p in BUILDERS] == ["08", "09", "10"]
 
 
 @pytest.mark.parametrize("path", BUILDERS, ids=lambda p: p.name)
@@ -34,7 +34,7 @@ def test_at_most_one_printed_function(path):
         assert WHOLE_PRINT.match(line.split("#")[0].strip()), f"{path.name}: {line!r}"
 
 
-@pytest.mark.parametrize("path", BUILDERS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_private_names_of_the_package(path):
     private = [m for line in code_lines(path) for m in PRIVATE.findall(line.split("#")[0])]
     assert not private, f"{path.name} uses private names {private}: use the public function or write it in a cell"

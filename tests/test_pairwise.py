@@ -1,7 +1,8 @@
 """The periodic pairwise denoiser: gradients against finite differences, symmetries, input checks."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crystal_tutorial import nn
 from crystal_tutorial.pairwise import PairwiseDenoiser, fourier_features, noise_features, pair_features

@@ -2,11 +2,12 @@
 import numpy as np
 import pytest
 from ase.geometry import get_distances
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from crystal_tutorial.crystals import prototype
-from crystal_tutorial.pbc import (minimum_image, min_distance, pairwise_distances, wrap, wrap_centered)
+from crystal_tutorial.pbc import min_distance, minimum_image, pairwise_distances, wrap, wrap_centered
 
 
 def skewed_lattice(rng):

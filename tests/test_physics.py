@@ -3,13 +3,19 @@ density (closed form) and symmetry (spglib on prototypes, real crystals and look
 The structure distance and the sample report are tested in test_metrics.py."""
 import numpy as np
 import pytest
+from crystal_helpers import moved_copy, random_crystal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crystal_tutorial.crystals import Crystal, prototype, reference_crystals
-from crystal_tutorial.physics import (PROTOTYPE_SPACE_GROUPS, CorrectionResult, PhysicsValidator, prototype_match,
-                                      space_group, symmetry_dataset)
-from crystal_helpers import moved_copy, random_crystal
+from crystal_tutorial.physics import (
+    PROTOTYPE_SPACE_GROUPS,
+    CorrectionResult,
+    PhysicsValidator,
+    prototype_match,
+    space_group,
+    symmetry_dataset,
+)
 
 NAMES = ("sc", "bcc", "fcc", "diamond")
 SKEWED = np.array([[4.0, 0.0, 0.0], [3.2, 2.5, 0.0], [1.1, 0.9, 3.0]])  # a strongly sheared cell
@@ -218,8 +224,8 @@ def test_bad_inputs_raise_clear_errors(validator):
 
 
 def test_rounding_shortcut_only_for_orthogonal_cells():
-    from crystal_tutorial.pbc import minimum_image
     from crystal_tutorial.checks import mic_method
+    from crystal_tutorial.pbc import minimum_image
     rotation = np.linalg.qr(np.random.default_rng(0).standard_normal((3, 3)))[0]
     ortho = np.diag([3.0, 4.0, 5.0]) @ rotation.T  # rows still mutually orthogonal
     assert mic_method(ortho) == "round" and mic_method(SKEWED) == "exact"

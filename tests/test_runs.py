@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crystal_tutorial import nn, runs
+from crystal_tutorial import nn
+from crystal_tutorial.cli import runs
+from crystal_tutorial.cli.main import main
+from crystal_tutorial.cli.runs import RunFolder, UsageError, check_memory, memory_estimate, sample_batch_size
 from crystal_tutorial.crystals import demo_dataset
-from crystal_tutorial.__main__ import main
 from crystal_tutorial.joint_diffusion import PRETRAINED_JOINT, load_joint
-from crystal_tutorial.runs import RunFolder, UsageError, check_memory, memory_estimate, sample_batch_size
 from crystal_tutorial.torus import PRETRAINED, load_model
 from crystal_tutorial.training import DivergenceCheck, TrainConfig, build_model, load, save, train
 
@@ -159,13 +160,13 @@ def test_read_only_parent_fails_before_training(tmp_path):
 
 
 def test_main_turns_memory_and_os_errors_into_one_line(monkeypatch, capsys, tmp_path):
-    import crystal_tutorial.generate as generate
+    import crystal_tutorial.cli.generate as generate
     for exc, needle in ((MemoryError(), "out of memory"), (PermissionError(13, "Permission denied", "/x"),
                                                            "Permission denied: /x")):
         def boom(args, log=print, exc=exc):
             raise exc
         monkeypatch.setattr(generate, "run_generate", boom)
-        monkeypatch.setattr("crystal_tutorial.__main__.run_generate", boom)
+        monkeypatch.setattr("crystal_tutorial.cli.main.run_generate", boom)
         assert main(["generate", "--out", str(tmp_path / "o")]) == 1
         err = capsys.readouterr().err
         assert needle in err and len(err.strip().splitlines()) == 1
@@ -312,8 +313,9 @@ def test_mlp_callbacks_get_o1_views():
 
 
 def test_train_seconds_stops_the_mlp_by_wall_time(tmp_path):
-    from crystal_tutorial.generate import add_generate_arguments, run_generate
     import argparse
+
+    from crystal_tutorial.cli.generate import add_generate_arguments, run_generate
     args = add_generate_arguments(argparse.ArgumentParser()).parse_args(
         ["--model", "mlp", "--out", str(tmp_path / "o"), "--train-seconds", "0.5", "--n-samples", "1"])
     assert run_generate(args, log=lambda *a: None) == 0
@@ -355,8 +357,9 @@ def test_memory_estimate_refuses_what_would_not_fit_and_batches_the_rest():
 def test_sampling_in_batches_measures_under_the_estimate(tmp_path, monkeypatch):
     """A pairwise job sampled in small batches: the same number of CIFs, and tracemalloc's peak stays
     under the batch rule's estimate."""
-    from crystal_tutorial.generate import add_generate_arguments, run_generate
     import argparse
+
+    from crystal_tutorial.cli.generate import add_generate_arguments, run_generate
     monkeypatch.setattr(runs, "BATCH_MEMORY", 6_000 * 16 * 16 * 3)   # 3 structures of 16 atoms per batch
     args = add_generate_arguments(argparse.ArgumentParser()).parse_args(
         ["--out", str(tmp_path / "o"), "--weights", "pretrained", "--n-atoms", "16", "--n-samples", "7"])
@@ -374,7 +377,7 @@ def test_sampling_in_batches_measures_under_the_estimate(tmp_path, monkeypatch):
 
 def test_joint_namespace_without_new_fields_still_works(tmp_path):
     """run_generate_joint takes a plain Namespace (notebook 09's way), without overwrite/train_steps."""
-    from crystal_tutorial.joint_diffusion import run_generate_joint
+    from crystal_tutorial.cli.generate import run_generate_joint
     args = Namespace(n_atoms=2, n_samples=1, seed=0, out=str(tmp_path / "j"), density=None, elements=None,
                      guidance=1.0, weights=None)
     assert run_generate_joint(args, log=lambda *a: None) == 0 and (tmp_path / "j" / "run.json").is_file()

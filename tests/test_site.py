@@ -1,4 +1,4 @@
-"""crystal_tutorial.site without a kernel: static widget panels, plotly outputs, the output folder.
+"""crystal_tutorial.course.site without a kernel: static widget panels, plotly outputs, the output folder.
 
 The full build (every notebook executed and rendered) runs in the browser step of CI
 (tests/browser/test_site_browser.py); head-less reliability in benchmarks/bench_headless.py.
@@ -10,7 +10,7 @@ import json
 import nbformat
 import pytest
 
-site = pytest.importorskip("crystal_tutorial.site")
+site = pytest.importorskip("crystal_tutorial.course.site")
 
 
 def _widget(model, **state):

@@ -2,8 +2,8 @@
 import numpy as np
 
 from crystal_tutorial import pbc
+from crystal_tutorial.course.exercises import check
 from crystal_tutorial.crystals import prototype, reference_crystals
-from crystal_tutorial.exercises import check
 
 SKEWED = np.array([[4.0, 0.0, 0.0], [3.6, 2.0, 0.0], [0.0, 0.0, 4.0]])
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from ase.data import atomic_masses, covalent_radii
 
+from crystal_tutorial.course.exercises import check
 from crystal_tutorial.crystals import AMU_PER_A3_TO_G_PER_CM3, Crystal, demo_dataset, reference_crystals
-from crystal_tutorial.exercises import check
 from crystal_tutorial.physics import PhysicsValidator, prototype_match
 
 SEED = 0

@@ -2,7 +2,7 @@
 import numpy as np
 
 from crystal_tutorial.complexity import fit_power_law
-from crystal_tutorial.exercises import check
+from crystal_tutorial.course.exercises import check
 
 # Exercise 2's data, as printed in the notebook: t = 2e-4 + 3e-9 N^2 seconds.
 N_GIVEN = np.array([10, 30, 100, 300, 1000, 3000])

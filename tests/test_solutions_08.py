@@ -1,8 +1,8 @@
 """The folded solutions of notebook 08's exercises pass their checkers (and wrong answers do not)."""
 import numpy as np
 
+from crystal_tutorial.course.exercises import check
 from crystal_tutorial.diffusion import wrapped_normal_score
-from crystal_tutorial.exercises import check
 from crystal_tutorial.pairwise import antisymmetric_sum, fourier_features
 from crystal_tutorial.torus import score_norm
 

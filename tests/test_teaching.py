@@ -1,6 +1,6 @@
 """Every notebook's exercises are tagged cells; the student edition drops exactly the solutions.
 
-The rule (crystal_tutorial/teaching.py): an exercise is a prompt and answer cell(s) tagged
+The rule (crystal_tutorial/course/teaching.py): an exercise is a prompt and answer cell(s) tagged
 ``exercise``, check cell(s) tagged ``check`` and one ``solution`` cell holding only a folded
 ``<details>`` block whose python code sets ``answer``. These tests cover every notebook in
 notebooks/, present and future.
@@ -14,9 +14,18 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from crystal_tutorial import teaching
-from crystal_tutorial.teaching import (RUN_FROM_THE_TOP, cell_text, colab_cell_source, exercises, solution_body,
-                                       solution_code, student_notebook, tags, write_student_edition)
+from crystal_tutorial.course import teaching
+from crystal_tutorial.course.teaching import (
+    RUN_FROM_THE_TOP,
+    cell_text,
+    colab_cell_source,
+    exercises,
+    solution_body,
+    solution_code,
+    student_notebook,
+    tags,
+    write_student_edition,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -248,7 +257,7 @@ def test_student_edition_runs_unanswered(edition, tmp_path):
 def test_the_strict_check_cell_can_fail(tmp_path):
     """The two tests above can fail: an unanswered exercise does not pass as "correct"."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in (
-        "x = 1", "from crystal_tutorial.exercises import check", "check('01.1 a test', None, expected=1.0)")])
+        "x = 1", "from crystal_tutorial.course.exercises import check", "check('01.1 a test', None, expected=1.0)")])
     with pytest.raises(AssertionError, match="not attempted"):
         run_with_nbval(nb, tmp_path / "strict.ipynb", expected=True)
 

@@ -8,8 +8,17 @@ from crystal_tutorial.crystals import Crystal, demo_dataset
 from crystal_tutorial.diffusion import wrapped_normal_log_pdf, wrapped_normal_score
 from crystal_tutorial.pairwise import PairwiseDenoiser
 from crystal_tutorial.physics import prototype_match
-from crystal_tutorial.torus import (PRETRAINED, TorusConfig, load_model, model_score, sample_torus, save_model,
-                                    score_norm, score_target, train_torus)
+from crystal_tutorial.torus import (
+    PRETRAINED,
+    TorusConfig,
+    load_model,
+    model_score,
+    sample_torus,
+    save_model,
+    score_norm,
+    score_target,
+    train_torus,
+)
 
 
 @pytest.mark.parametrize("sigma", [0.01, 0.1, 0.3, 0.5])

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from crystal_tutorial import benchmark as B
-from crystal_tutorial.crystals import load_benchmark
-from crystal_tutorial.viz_benchmark import STOL_RANGE, render_table
+from crystal_tutorial.datasets import load_benchmark
+from crystal_tutorial.viz.benchmark import STOL_RANGE, render_table
 
 
 @pytest.fixture(scope="module")

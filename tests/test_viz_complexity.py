@@ -1,4 +1,4 @@
-"""Tests for crystal_tutorial.viz_complexity: sweep fits, plots, the summary table and the slider's view."""
+"""Tests for crystal_tutorial.viz.complexity: sweep fits, plots, the summary table and the slider's view."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -6,12 +6,22 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from crystal_tutorial.complexity import Sweep, Timing, fit_power_law, min_distance_cell_list
+from crystal_tutorial.complexity import Sweep, Timing, fit_power_law
+from crystal_tutorial.neighbours import min_distance_cell_list
 from crystal_tutorial.pbc import min_distance
-from crystal_tutorial.viz_complexity import (BRUTE_FORCE_LIVE_MAX, N_ATOMS_RANGE, fit_sweep, interleaved_sweep,
-                                             jittered_supercell,
-                                             plot_sweep, random_gas, render_min_distance_timing, summary_table,
-                                             time_min_distance, window)
+from crystal_tutorial.viz.complexity import (
+    BRUTE_FORCE_LIVE_MAX,
+    N_ATOMS_RANGE,
+    fit_sweep,
+    interleaved_sweep,
+    jittered_supercell,
+    plot_sweep,
+    random_gas,
+    render_min_distance_timing,
+    summary_table,
+    time_min_distance,
+    window,
+)
 
 
 def synthetic_sweep(exponent=2.0, sizes=(10, 20, 40, 80, 160), c=1e-6):
@@ -140,7 +150,7 @@ def test_fits_print_the_swept_variable_and_ratios_say_faster_or_slower():
     from matplotlib.figure import Figure
 
     from crystal_tutorial.complexity import Sweep, Timing
-    from crystal_tutorial.viz_complexity import _ratio, fit_sweep, plot_sweep
+    from crystal_tutorial.viz.complexity import _ratio, fit_sweep, plot_sweep
 
     sizes = np.array([10, 20, 40, 80])
     sweep = Sweep(sizes, tuple(Timing(np.full(2, 1e-6 * n ** 2)) for n in sizes))   # exactly t = c n^2

@@ -3,9 +3,19 @@ import numpy as np
 import pytest
 
 from crystal_tutorial.joint_diffusion import JointConfig, training_set
-from crystal_tutorial.viz_joint import (DENSITY_RANGE, GUIDANCE_RANGE, PHYSICAL_DENSITY, density_samples,
-                                        guided_samples, render_density, render_density_result, render_guidance,
-                                        render_guided, sample_densities, trained_density_range)
+from crystal_tutorial.viz.joint import (
+    DENSITY_RANGE,
+    GUIDANCE_RANGE,
+    PHYSICAL_DENSITY,
+    density_samples,
+    guided_samples,
+    render_density,
+    render_density_result,
+    render_guidance,
+    render_guided,
+    sample_densities,
+    trained_density_range,
+)
 
 
 @pytest.fixture(scope="module")

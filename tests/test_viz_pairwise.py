@@ -6,10 +6,21 @@ from matplotlib.figure import Figure
 
 from crystal_tutorial.crystals import prototype
 from crystal_tutorial.torus import load_model, sample_torus
-from crystal_tutorial.viz_pairwise import (RANGES, format_table, quality, render_marginals, render_reverse_process,
-                                           render_sample_set, render_samples, render_training_result,
-                                           render_training_run, sample_set, train_run, uniform_samples,
-                                           with_progress)
+from crystal_tutorial.viz.pairwise import (
+    RANGES,
+    format_table,
+    quality,
+    render_marginals,
+    render_reverse_process,
+    render_sample_set,
+    render_samples,
+    render_training_result,
+    render_training_run,
+    sample_set,
+    train_run,
+    uniform_samples,
+    with_progress,
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Render functions of notebook 06 (crystal_tutorial.viz_physics) at their sliders' extremes, and
+"""Render functions of notebook 06 (crystal_tutorial.viz.physics) at their sliders' extremes, and
 clear errors for slider values out of range."""
 import matplotlib
 
@@ -10,9 +10,19 @@ import pytest
 from crystal_tutorial.crystals import Crystal, prototype, reference_crystals
 from crystal_tutorial.pbc import minimum_image
 from crystal_tutorial.physics import PhysicsValidator
-from crystal_tutorial.viz_physics import (CORRECTION_RANGES, SCAN_SYMPRECS, SYMPREC_RANGES, displace,
-                                          plot_bond_lengths, plot_histograms, plot_match_rates, render_correction,
-                                          render_symprec, symmetry_scan, violating_pairs)
+from crystal_tutorial.viz.physics import (
+    CORRECTION_RANGES,
+    SCAN_SYMPRECS,
+    SYMPREC_RANGES,
+    displace,
+    plot_bond_lengths,
+    plot_histograms,
+    plot_match_rates,
+    render_correction,
+    render_symprec,
+    symmetry_scan,
+    violating_pairs,
+)
 
 LATTICE = np.eye(3) * 5.0
 CROWDED = Crystal(LATTICE, np.random.default_rng(1).random((32, 3)), 14)  # 7 pairs closer than 0.7 Å

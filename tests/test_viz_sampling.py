@@ -8,9 +8,15 @@ import pytest
 from crystal_tutorial.crystals import demo_dataset
 from crystal_tutorial.sampling import sample_ddpm
 from crystal_tutorial.training import TrainConfig, build_model, train
-from crystal_tutorial.viz_sampling import (render_ddim, running_mean, render_loss_by_timestep, render_loss_curves,
-                                           render_reverse_step, trajectory_min_distances)
-from crystal_tutorial.widgets import button_panel, live_loss_plot
+from crystal_tutorial.viz.sampling import (
+    render_ddim,
+    render_loss_by_timestep,
+    render_loss_curves,
+    render_reverse_step,
+    running_mean,
+    trajectory_min_distances,
+)
+from crystal_tutorial.viz.widgets import button_panel, live_loss_plot
 
 LATTICE = np.eye(3) * 5.0
 

@@ -6,11 +6,17 @@ import pytest
 
 matplotlib.use("Agg")
 
+from crystal_tutorial.course.exercises import check
 from crystal_tutorial.crystals import Crystal, prototype, reference_crystals
-from crystal_tutorial.exercises import check
-from crystal_tutorial.viz import (EXPLORER_RANGES, cell_edges, image_coords, plot_crystal, plot_crystal_mpl,
-                                  render_prototype_explorer)
-from crystal_tutorial.widgets import panel, play_slider
+from crystal_tutorial.viz.figures import (
+    EXPLORER_RANGES,
+    cell_edges,
+    image_coords,
+    plot_crystal,
+    plot_crystal_mpl,
+    render_prototype_explorer,
+)
+from crystal_tutorial.viz.widgets import panel, play_slider
 
 
 def atom_traces(fig):
@@ -106,7 +112,7 @@ def test_exercise_checker_verdicts(capsys):
 
 
 def test_progress_bar_shows_the_real_total():
-    from crystal_tutorial.widgets import Progress
+    from crystal_tutorial.viz.widgets import Progress
     bar = Progress(redraws=10)
     for step in range(1, 101):
         bar(step, 100, "Adam steps")
@@ -116,7 +122,7 @@ def test_progress_bar_shows_the_real_total():
 
 
 def test_button_panel_with_progress_passes_a_reporter():
-    from crystal_tutorial.widgets import button_panel
+    from crystal_tutorial.viz.widgets import button_panel
     seen = []
 
     def action(n, progress):
@@ -133,7 +139,7 @@ def test_button_panel_with_progress_passes_a_reporter():
 
 
 def test_cached_panel_view_controls_reuse_the_computed_state():
-    from crystal_tutorial.widgets import cached_panel
+    from crystal_tutorial.viz.widgets import cached_panel
     computed, viewed = [], []
 
     def compute(a, progress):
@@ -155,7 +161,7 @@ def test_cached_panel_view_controls_reuse_the_computed_state():
 
 
 def test_cached_panel_with_a_slow_view_waits_for_its_own_button():
-    from crystal_tutorial.widgets import cached_panel
+    from crystal_tutorial.viz.widgets import cached_panel
     computed, viewed = [], []
     box = cached_panel(lambda a, progress: computed.append(a) or a,
                        lambda state, t, progress: viewed.append((state, t)),

@@ -35,7 +35,7 @@ def site_dir(tmp_path_factory) -> Path:
         path = Path(os.environ["SITE_DIR"]).resolve()
         assert (path / "index.html").is_file(), f"SITE_DIR={path} holds no index.html"
         return path
-    from crystal_tutorial.site import build_site
+    from crystal_tutorial.course.site import build_site
     path = tmp_path_factory.mktemp("site") / "site"
     build_site(path, NOTEBOOKS_DIR)
     return path

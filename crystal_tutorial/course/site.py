@@ -21,7 +21,7 @@ may be dropped). :class:`ReliableKernelClient` polls in short slices instead, so
 costs at most :data:`POLL_SLICE` seconds. Measured with ``benchmarks/bench_headless.py --stress 40``
 (40 widget cells, cell timeout 10 s, 2 loaded cores, 6 runs each): the stock client waited the full timeout in
 19 of 240 cells, in 6 of 6 runs; this client in 0 of 240. Use it from nbconvert or papermill with
-``--ExecutePreprocessor.kernel_manager_class=crystal_tutorial.site.ReliableKernelManager``.
+``--ExecutePreprocessor.kernel_manager_class=crystal_tutorial.course.site.ReliableKernelManager``.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import DottedObjectName, Type
 
-from .files import atomic_write_bytes, atomic_write_text
+from ..files import atomic_write_bytes, atomic_write_text
 
 POLL_SLICE = 0.1  # s: longest a lost zmq wake-up can delay a message
 SITE_MARKER = ".crystal-tutorial-site"  # a folder with this file was written by build_site
@@ -87,7 +87,7 @@ class ReliableKernelClient(AsyncKernelClient):
 class ReliableKernelManager(AsyncKernelManager):
     """``AsyncKernelManager`` that hands out :class:`ReliableKernelClient` (for nbclient, nbconvert, papermill)."""
 
-    client_class = DottedObjectName("crystal_tutorial.site.ReliableKernelClient")
+    client_class = DottedObjectName("crystal_tutorial.course.site.ReliableKernelClient")
 
     def _client_factory_default(self):
         return ReliableKernelClient
@@ -522,6 +522,6 @@ def run_site(args) -> int:
     notebooks = args.notebooks
     if notebooks is None:
         here = Path("notebooks")
-        notebooks = here if here.is_dir() else Path(__file__).resolve().parents[1] / "notebooks"
+        notebooks = here if here.is_dir() else Path(__file__).resolve().parents[2] / "notebooks"
     build_site(args.out, notebooks, timeout=args.timeout)
     return 0

@@ -30,7 +30,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .files import atomic_write_text
+from ..files import atomic_write_text
 
 MANIFEST = "run.json"
 MAX_SAMPLES = 10_000

@@ -9,7 +9,8 @@ from numbers import Real
 
 import numpy as np
 
-from .nn import MLP, SGD, Adam, _as_input, mse_loss
+from ..nn import MLP, SGD, Adam, _as_input, mse_loss
+
 
 def periodic_target(frac):
     """y = sin(2 pi x1) cos(2 pi x2) + 0.5 cos(2 pi x3) for fractional coordinates (n, 3) -> (n, 1)."""

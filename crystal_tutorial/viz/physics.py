@@ -18,10 +18,10 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .crystals import PROTOTYPES, Crystal, prototype
-from .pbc import displacements, minimum_image, wrap
-from .physics import PhysicsValidator, prototype_from_dataset, symmetry_dataset
-from .viz import plot_crystal
+from ..crystals import PROTOTYPES, Crystal, prototype
+from ..pbc import displacements, minimum_image, wrap
+from ..physics import PhysicsValidator, prototype_from_dataset, symmetry_dataset
+from ..viz.figures import plot_crystal
 
 CORRECTION_RANGES = {"max_iterations": (0, 200), "step": (0.01, 1.0)}  # the correction sliders
 SYMPREC_RANGES = {"displacement": (0.0, 0.5), "symprec": (0.01, 1.0)}  # Å, the symmetry sliders
@@ -203,7 +203,8 @@ def plot_bond_lengths(reference=None, min_distance: float = 0.7, z_max: int = 86
     crystals ({symbol: Crystal}) and the ``min_distance`` threshold, in Å."""
     import matplotlib.pyplot as plt
     from ase.data import chemical_symbols, covalent_radii
-    from .pbc import min_distance as d_min
+
+    from ..pbc import min_distance as d_min
     z = np.arange(1, z_max + 1)
     fig, ax = plt.subplots(figsize=(8, 3.4))
     ax.plot(z, 2 * covalent_radii[z], ".", color="tab:blue", label="2 x covalent radius (ASE)")

@@ -12,9 +12,17 @@ from functools import lru_cache
 
 import numpy as np
 
-from .crystals import PROTOTYPES, Crystal, prototype
-from .diffusion import (cosine_schedule, from_centered, linear_schedule, q_sample, to_centered,
-                        ve_sample, ve_sigmas_from_schedule, wrapped_normal_pdf)
+from ..crystals import PROTOTYPES, Crystal, prototype
+from ..diffusion import (
+    cosine_schedule,
+    from_centered,
+    linear_schedule,
+    q_sample,
+    to_centered,
+    ve_sample,
+    ve_sigmas_from_schedule,
+    wrapped_normal_pdf,
+)
 
 SCHEDULES = ("linear", "cosine")
 NOISE_KINDS = ("naive", "wrapped")
@@ -86,7 +94,8 @@ def render_scrubber(t: int = 10, prototype: str = "fcc", schedule: str = "linear
     the standard normal ("naive": centred coordinates in R^3) or the uniform density ("wrapped").
     """
     import plotly.graph_objects as go
-    from .viz import image_coords, plot_crystal
+
+    from ..viz.figures import image_coords, plot_crystal
     crystal, frac_t, values, info = forward_noised(t, prototype, schedule, noise, T, seed)
     title = _title(t, T, info)
 

@@ -8,10 +8,10 @@ import time
 
 import numpy as np
 
-from .crystals import Crystal
-from .diffusion import from_centered
-from .pbc import min_distance
-from .viz import plot_crystal
+from ..crystals import Crystal
+from ..diffusion import from_centered
+from ..pbc import min_distance
+from ..viz.figures import plot_crystal
 
 
 def _check_int(name, value, lo, hi):
@@ -104,7 +104,8 @@ def render_ddim(model, schedule, steps: int, n_samples: int = 50, seed: int = 0,
                 threshold: float = 0.7):
     """Sample with DDIM on ``steps`` steps; show one sample in 3D and the d_min histogram with the wall time."""
     import matplotlib.pyplot as plt
-    from .sampling import sample_ddim
+
+    from ..sampling import sample_ddim
     steps = _check_int("steps", steps, 1, schedule.T)
     n_samples = _check_int("n_samples", n_samples, 1, 1000)   # upper bounds: a slider move stays short
     n_atoms = _check_int("n_atoms", n_atoms, 1, 64)

@@ -27,9 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import atomic_write_text
-from .runs import (MAX_SAMPLES, RunFolder, UsageError, check_memory, memory_estimate,  # noqa: F401
-                   sample_batch_size, sample_in_batches)
+from ..cli.runs import (  # noqa: F401
+    MAX_SAMPLES,
+    RunFolder,
+    UsageError,
+    check_memory,
+    memory_estimate,
+    sample_batch_size,
+    sample_in_batches,
+)
+from ..files import atomic_write_text
 
 PROG = "python -m crystal_tutorial generate"
 MAX_ATOMS = 64
@@ -175,7 +182,7 @@ def _check_args(args):
 
 
 def _train_pairwise(args, dataset, folder: Path, log):
-    from .torus import TorusConfig, save_model, train_torus
+    from ..torus import TorusConfig, save_model, train_torus
     steps, seconds = args.train_steps, args.train_seconds
     if steps is None and seconds is not None:  # a time budget alone: the learning rate decays over it
         config = TorusConfig(seed=args.seed, max_steps=1_000_000, max_seconds=seconds, lr_decay="time", progress=False)
@@ -194,7 +201,7 @@ def _train_pairwise(args, dataset, folder: Path, log):
 
 
 def _train_mlp(args, dataset, folder: Path, log):
-    from .training import TrainConfig, build_model, save, train
+    from ..training import TrainConfig, build_model, save, train
     steps, seconds = args.train_steps, args.train_seconds
     config = TrainConfig(epochs=steps or (1_000_000 if seconds is not None else MLP_STEPS), seed=args.seed,
                          progress=False)
@@ -226,20 +233,20 @@ def run_generate(args, log=print) -> int:
         if args.train_steps is not None or args.train_seconds is not None:
             _fail(f"--train-{'steps' if args.train_steps is not None else 'seconds'}: the joint model is not "
                   "trained here; it loads weights (see benchmarks/make_pretrained_joint.py to train them)")
-        from .joint_diffusion import run_generate_joint
         return run_generate_joint(args, log)
-    from .crystals import Crystal, demo_dataset, write_cif
-    from .metrics import evaluate_samples
+    from ..cif import write_cif
+    from ..crystals import Crystal, demo_dataset
+    from ..metrics import evaluate_samples
     symprec = 0.25 if args.symprec is None else float(args.symprec)
     run = RunFolder(args.out, "generate", overwrite=getattr(args, "overwrite", False))
     loaded = None
     if args.weights is not None:  # a bad file fails here, before the run folder exists
         if args.model == "pairwise":
-            from .torus import PRETRAINED, load_model
+            from ..torus import PRETRAINED, load_model
             path = PRETRAINED if args.weights == "pretrained" else Path(args.weights)
             loaded = (_load_weights_arg(load_model, path, "no file")[0], None, {"weights": str(args.weights)})
         else:
-            from .training import load
+            from ..training import load
             if args.weights == "pretrained":
                 _fail("--weights: there are no pretrained per-atom MLP weights (train one with --model mlp first)")
             path = Path(args.weights)
@@ -254,7 +261,7 @@ def run_generate(args, log=print) -> int:
         tic = time.perf_counter()
         batch = sample_batch_size(args.model, args.n_atoms)
         if args.model == "pairwise":
-            from .torus import sample_torus
+            from ..torus import sample_torus
             if loaded is None:
                 model, info, timings["train_seconds"] = _train_pairwise(args, dataset, run.tmp, log)
             else:
@@ -266,7 +273,7 @@ def run_generate(args, log=print) -> int:
             info.update(sampler="reverse diffusion, 200 noise levels, 4 Langevin corrector steps each",
                         temperature=float(args.temperature))
         else:
-            from .sampling import sample_ddpm
+            from ..sampling import sample_ddpm
             if loaded is None:
                 model, config, info, timings["train_seconds"] = _train_mlp(args, dataset, run.tmp, log)
             else:
@@ -291,4 +298,98 @@ def run_generate(args, log=print) -> int:
     rates = ", ".join(f"{k} {v:.0%}" for k, v in summary["prototype_rates"].items())
     log(f"wrote {len(samples)} CIF files and summary.json to {run.out}/: prototypes ({rates}), "
         f"d_min >= {report.min_distance:g} Å in {summary['distance_valid_rate']:.0%}; {report.summary_line()}")
+    return 0
+
+
+def run_generate_joint(args, log=print) -> int:
+    """``generate --model joint``: sample crystals with their own lattices and species; returns 0.
+
+    ``args`` (an argparse Namespace) needs ``n_atoms``, ``n_samples``, ``seed``, ``out`` and may carry
+    ``density`` (g/cm^3 or None; within :func:`trained_density_range`), ``elements`` ("Na,Cl" or None),
+    ``guidance`` (w >= 0, default 1), ``weights`` (a ``save_joint`` file; None or "pretrained" = the
+    shipped weights), ``temperature`` (default 0.5), ``symprec`` (Å, default 0.1) and ``overwrite``.
+    Writes ``out/sample_000.cif`` ..., ``out/summary.json`` (``metrics.evaluate_samples(...).to_dict()``,
+    novelty against ``training_set()``, plus the condition, guidance and the species-aware prototype match rate under ``"generate"``,
+    wall-clock times under ``"timings"``) and ``out/run.json``, all at once when complete
+    (``runs.RunFolder``). Bad values raise ``runs.UsageError`` naming the option; an unreadable
+    weights file a ValueError naming the file.
+    """
+    from ..cif import write_cif
+    from ..files import atomic_write_text
+    from ..joint_diffusion import (
+        PRETRAINED_JOINT,
+        condition_vector,
+        load_joint,
+        sample_joint,
+        species_match,
+        trained_density_range,
+        training_set,
+    )
+    from ..metrics import evaluate_samples
+    from ..nn import blas_threads
+    n_atoms, n_samples = getattr(args, "n_atoms", None), getattr(args, "n_samples", None)
+    for flag, value, low, high in (("--n-atoms", n_atoms, 2, 12), ("--n-samples", n_samples, 1, 10_000)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+            raise UsageError(f"{flag} must be an integer in {low}..{high} (the shipped model is trained on 2, 4 "
+                             f"and 8 atoms), got {value!r}")
+    density = getattr(args, "density", None)
+    guidance = getattr(args, "guidance", None)
+    guidance = 1.0 if guidance is None else guidance
+    temperature = getattr(args, "temperature", 0.5)
+    symprec = getattr(args, "symprec", None)
+    symprec = 0.1 if symprec is None else symprec
+    for flag, value, allow_zero in (("--density", density, False), ("--guidance", guidance, True),
+                                    ("--temperature", temperature, False), ("--symprec", symprec, False)):
+        if value is None and flag == "--density":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
+                or value < 0 or (value == 0 and not allow_zero):
+            raise UsageError(f"{flag} must be a {'non-negative' if allow_zero else 'positive'} number, got {value!r}")
+    check_memory("joint", int(n_atoms), int(n_samples))
+    run = RunFolder(getattr(args, "out", None), "generate", overwrite=getattr(args, "overwrite", False))
+    weights = getattr(args, "weights", None)
+    path = PRETRAINED_JOINT if weights in (None, "pretrained") else Path(weights)
+    if not path.is_file():
+        raise UsageError(f"--weights: no file at {path}")
+    try:
+        model, config = load_joint(path)
+    except ValueError as exc:
+        raise ValueError(f"--weights: {exc}") from None
+    if density is not None:
+        low, high = trained_density_range(config)
+        if not low <= density <= high:
+            raise UsageError(f"--density {density:g} g/cm^3 lies outside the range the model was trained on, "
+                             f"{low:.2f}..{high:.2f} g/cm^3; its samples would not follow the condition")
+    elements = getattr(args, "elements", None)
+    try:
+        condition_vector(model, density, elements)
+    except ValueError as exc:
+        raise UsageError(f"--elements: {exc}" if "elements" in str(exc) else f"--density: {exc}") from None
+    batch = sample_batch_size("joint", int(n_atoms))
+    rng = np.random.default_rng(args.seed)
+    with run:
+        tic = time.perf_counter()
+        with blas_threads(1):
+            samples = sample_in_batches(
+                lambda k: sample_joint(model, int(n_atoms), k, rng, density=density, elements=elements,
+                                       guidance=float(guidance), temperature=float(temperature)),
+                int(n_samples), batch, log)
+        sample_seconds = time.perf_counter() - tic
+        for k, crystal in enumerate(samples):
+            write_cif(crystal, run.tmp / f"sample_{k:03d}.cif")
+        tic = time.perf_counter()
+        report = evaluate_samples(samples, reference=training_set(), symprec=float(symprec))
+        matched = species_match(samples, training_set(), float(symprec))
+        summary = report.to_dict()
+        summary["generate"] = dict(
+            model="joint", n_atoms=int(n_atoms), n_samples=int(n_samples), seed=args.seed,
+            weights="pretrained" if weights in (None, "pretrained") else str(weights),
+            condition={"density_g_cm3": density, "elements": elements}, guidance=float(guidance),
+            temperature=float(temperature), species_prototype_match_rate=float(matched.mean()),
+            formulas=[c.formula for c in samples], sample_batch=batch)
+        summary["timings"] = {"sample_seconds": sample_seconds, "evaluate_seconds": time.perf_counter() - tic}
+        atomic_write_text(run.tmp / "summary.json", json.dumps(summary, indent=2) + "\n")
+    log(f"wrote {len(samples)} CIF files and summary.json to {run.out}/: valid {report.validity_rate:.0%}, "
+        f"training-prototype match (with species) {matched.mean():.0%}, median density "
+        f"{np.median(report.density):.2f} g/cm^3; {report.summary_line()}")
     return 0

@@ -8,7 +8,7 @@ import itertools
 
 import numpy as np
 
-from .crystals import Crystal
+from ..crystals import Crystal
 
 # The 12 edges of the unit cube, as pairs of corner indices into CUBE_CORNERS.
 CUBE_CORNERS = np.array(list(itertools.product((0, 1), repeat=3)), dtype=float)  # (8, 3)
@@ -123,8 +123,8 @@ def render_prototype_explorer(name: str = "fcc", a: float = 4.0, perturbation: f
 
     Returns a plotly figure titled with the nearest-neighbour distance and density.
     """
-    from .crystals import jitter, prototype
-    from .pbc import min_distance
+    from ..crystals import jitter, prototype
+    from ..pbc import min_distance
     for key, value in (("a", a), ("perturbation", perturbation), ("supercell", supercell)):
         lo, hi = EXPLORER_RANGES[key]
         if not (np.isfinite(value) and lo <= value <= hi):

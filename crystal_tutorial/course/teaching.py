@@ -22,10 +22,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .files import atomic_write_text
+from ..files import atomic_write_text
 
 TAGS = ("exercise", "check", "solution")
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"   # the repository's notebooks
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"   # the repository's notebooks
 
 # The repository Colab installs the package from: the single place to set it (README, "Colab").
 COLAB_REPOSITORY = "https://github.com/YOUR-ACCOUNT/crystal-diffusion-from-scratch"
@@ -167,12 +167,12 @@ def answer_key(paths) -> str:
 def write_student_edition(out, notebooks=None, overwrite: bool = False) -> list[Path]:
     """Write the student edition of ``notebooks`` (default: the repository's) to the folder ``out``.
 
-    ``out`` follows the command line's run-folder rules (:mod:`crystal_tutorial.runs`): it must be
+    ``out`` follows the command line's run-folder rules (:mod:`crystal_tutorial.cli.runs`): it must be
     new or empty, or (with ``overwrite=True``) an earlier student edition, which is replaced as a
     whole; the edition is built in a temporary folder beside it and appears only when complete.
     Returns the written paths (the notebooks, then answer-key.md).
     """
-    from .runs import RunFolder
+    from ..cli.runs import RunFolder
     source = Path(notebooks) if notebooks is not None else NOTEBOOKS
     paths = sorted(source.glob("[0-9][0-9]_*.ipynb"))
     if not paths:

@@ -9,12 +9,12 @@ The sampling temperature is tau (the score is multiplied by 1/tau); T is the num
 """
 from __future__ import annotations
 
-import numpy as np
-
 import copy
 
-from .crystals import DEMO_LATTICE_A, Crystal
-from .pbc import min_distance, pairwise_distances
+import numpy as np
+
+from ..crystals import DEMO_LATTICE_A, Crystal
+from ..pbc import min_distance, pairwise_distances
 
 # Slider ranges, checked by the render functions (and used by the notebook to build the sliders).
 RANGES = {"n_freq": (1, 8), "hidden": (8, 96), "train_steps": (20, 3000), "temperature": (0.1, 2.0),
@@ -40,7 +40,7 @@ def quality(samples, symprec: float = 0.25, min_distance_A: float = 0.7) -> dict
     "d_min_min", "d_min_median"}`` (distances in Å). Cheaper than ``evaluate_samples`` (no
     uniqueness search), for the notebook's live table.
     """
-    from .physics import prototype_match
+    from ..physics import prototype_match
     if not samples or not all(isinstance(c, Crystal) for c in samples):
         raise TypeError("samples must be a non-empty list of Crystal objects")
     n_atoms = samples[0].n_atoms
@@ -134,8 +134,8 @@ def sample_set(model, n_atoms: int = 4, temperature: float = 0.5, corrector_step
     Returns ``{"samples", "names" (prototype or "none"), "d_min" (n_samples,) Å, "n_atoms",
     "temperature", "corrector_steps", "symprec"}``, the cache that ``render_sample_set`` draws from.
     """
-    from .physics import prototype_match
-    from .torus import sample_torus
+    from ..physics import prototype_match
+    from ..torus import sample_torus
     n_atoms = _check("n_atoms", n_atoms, integer=True)
     temperature = _check("temperature", temperature)
     corrector_steps = _check("corrector_steps", corrector_steps, integer=True)
@@ -155,7 +155,8 @@ def render_sample_set(state: dict, index: int = 0):
     """The fast part of the sample panel: sample ``index`` of a ``sample_set`` in 3D, and what spglib
     recognised in all of them. Returns (plotly figure titled with spglib's verdict, matplotlib bar chart)."""
     from matplotlib.figure import Figure
-    from .viz import plot_crystal
+
+    from ..viz.figures import plot_crystal
     if not isinstance(state, dict) or "samples" not in state:
         raise TypeError("state must be the dict returned by sample_set")
     samples, names, n_samples = state["samples"], state["names"], len(state["samples"])
@@ -199,7 +200,7 @@ def render_reverse_process(trajectory, step: int, index: int = 0, lattice=None, 
     Returns (plotly figure, matplotlib figure); uses ``viz_sampling.render_reverse_step`` on the
     centred coordinates frac - 0.5.
     """
-    from .viz_sampling import render_reverse_step
+    from ..viz.sampling import render_reverse_step
     trajectory = np.asarray(trajectory, dtype=float)
     if trajectory.ndim != 4 or trajectory.shape[-1] != 3:
         raise ValueError(f"trajectory must have shape (steps + 1, S, N, 3), got {trajectory.shape}")
@@ -221,8 +222,8 @@ def train_run(n_freq: int = 4, hidden: int = 48, train_steps: int = 200, warm_st
     ``progress(step, train_steps, text)`` reports every step. Returns ``{"model", "history", "warm",
     "n_freq", "hidden", "train_steps"}``, the cache that ``render_training_result`` samples from.
     """
-    from .crystals import demo_dataset
-    from .torus import TorusConfig, load_model, train_torus
+    from ..crystals import demo_dataset
+    from ..torus import TorusConfig, load_model, train_torus
     n_freq = _check("n_freq", n_freq, integer=True)
     hidden = _check("hidden", hidden, integer=True)
     train_steps = _check("train_steps", train_steps, integer=True)
@@ -254,7 +255,8 @@ def render_training_result(state: dict, temperature: float = 0.5, n_atoms: int =
     Returns a matplotlib Figure.
     """
     from matplotlib.figure import Figure
-    from .torus import sample_torus
+
+    from ..torus import sample_torus
     if not isinstance(state, dict) or "history" not in state:
         raise TypeError("state must be the dict returned by train_run")
     temperature = _check("temperature", temperature)

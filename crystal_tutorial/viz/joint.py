@@ -17,9 +17,9 @@ from numbers import Real
 
 import numpy as np
 
-from .joint import JointDenoiser
-from .joint_diffusion import JointConfig, sample_joint, species_match, training_set
-from .viz_pairwise import with_progress
+from ..joint import JointDenoiser
+from ..joint_diffusion import JointConfig, sample_joint, species_match, training_set
+from ..viz.pairwise import with_progress
 
 GUIDANCE_RANGE = (0.0, 5.0)     # w: 0 unconditional, 1 conditional, > 1 over-guided
 DENSITY_RANGE = (0.5, 20.0)     # g/cm^3, the slider's range (the validity range of the PhysicsValidator)
@@ -84,7 +84,7 @@ def render_guided(samples, guidance: float, elements: str | None = None):
     """
     from plotly.subplots import make_subplots
 
-    from .viz import plot_crystal
+    from ..viz.figures import plot_crystal
     w = _check_number("guidance", guidance, *GUIDANCE_RANGE)
     n = len(samples)
     fig = make_subplots(rows=1, cols=n, specs=[[{"type": "scene"}] * n],

@@ -11,7 +11,7 @@ from numbers import Real
 
 import numpy as np
 
-from .benchmark import MATCHER_SETTINGS, summarize
+from ..benchmark import MATCHER_SETTINGS, summarize
 
 STOL_RANGE = (0.05, float(MATCHER_SETTINGS["stol"]))  # below the scoring run's stol only
 

@@ -13,9 +13,18 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .complexity import (BRUTE_FORCE_BYTES_PER_PAIR, PowerLawFit, Sweep, Timing, brute_force_min_distance,
-                         fit_power_law, min_distance_cell_list, scaling_sweep, time_call)
-from .crystals import Crystal
+from ..complexity import (
+    BRUTE_FORCE_BYTES_PER_PAIR,
+    PowerLawFit,
+    Sweep,
+    Timing,
+    brute_force_min_distance,
+    fit_power_law,
+    scaling_sweep,
+    time_call,
+)
+from ..crystals import Crystal
+from ..neighbours import min_distance_cell_list
 
 STATISTICS = ("min", "median")
 COPPER_VOLUME_PER_ATOM = 11.81  # Å^3: FCC copper, a = 3.615 Å, 4 atoms per cubic cell
@@ -178,7 +187,7 @@ def jittered_supercell(reps, sigma: float = 0.2, seed: int = 0, a: float = 3.61)
     """An FCC copper supercell ``reps`` = (n1, n2, n3) (4 n1 n2 n3 atoms, lattice constant ``a`` Å),
     every atom moved by Gaussian noise of ``sigma`` Å along x, y and z (Cartesian, so the same
     noise along every axis whatever the supercell's shape)."""
-    from .crystals import prototype
+    from ..crystals import prototype
     if not (isinstance(sigma, Real) and np.isfinite(sigma) and sigma >= 0):
         raise ValueError(f"sigma must be a non-negative number of Å, got {sigma!r}")
     crystal = prototype("fcc", a=a, number=29).supercell(reps)
@@ -193,7 +202,7 @@ def time_min_distance(n_atoms: int, seed: int = 0, repeats: int = 3, brute_force
     Returns ``{"n_atoms", "d_cells", "t_cells", "d_brute", "t_brute"}`` (Å and seconds, the fastest
     of ``repeats``; above 300 atoms the brute force runs once, and its entries are None when skipped).
     """
-    from .nn import blas_threads
+    from ..nn import blas_threads
     crystal = random_gas(n_atoms, seed)
     out = {"n_atoms": crystal.n_atoms, "d_cells": min_distance_cell_list(crystal), "d_brute": None, "t_brute": None}
     with blas_threads(1):  # small (N, 3) @ (3, 3) products: one BLAS thread, as in the notebook's sweeps
