@@ -162,7 +162,7 @@ def add_site(sub) -> None:
 
 
 def add_benchmark(sub) -> None:
-    from ..benchmark import add_benchmark_arguments, run_benchmark
+    from .benchmark import add_benchmark_arguments, run_benchmark
     bench = sub.add_parser("benchmark", help="score the CSP model and baselines on perov-5 or carbon-24 (notebook 10)")
     add_benchmark_arguments(bench).set_defaults(func=run_benchmark)
 
