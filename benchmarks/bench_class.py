@@ -14,10 +14,17 @@ every user's resident memory (server + kernels + what they start) twice a second
 the servers and the kernels are checked gone by PID at the end.
 
 Printed per N: hub start, server start (median and slowest), wall time of all notebooks per user (median
-and slowest), the autograde's time, peak resident memory of one user (largest) and of all users together,
-the machine's load average when the run started, and failures (servers that did not start, cells that
-raised, an autograde without full points, processes left behind). Memory is RSS, summed over a user's
-processes: an upper bound for a container's memory use (shared libraries count once per process).
+and slowest), the autograde's time, the CPU seconds each student's processes used (user + system, each
+process read twice a second until it ends: the last half second of a kernel is missed), the cores the
+class kept busy on average (all students' CPU seconds over the wall time from the servers' start to the
+last student's end), peak resident memory of one user (largest) and of all users together, the machine's
+load average when the run started, and failures (servers that did not start, cells that raised, an
+autograde without full points, processes left behind). Memory is RSS, summed over a user's processes: an
+upper bound for a container's memory use (shared libraries count once per process).
+
+CPU seconds per student do not depend much on how busy the machine is; wall times do. So the cores a
+class needs follow from the CPU seconds: cores = students x CPU seconds per student / the seconds in
+which the class should get through the same work (instructor guide, "How big a hub").
 """
 from __future__ import annotations
 
@@ -71,14 +78,17 @@ def run_class(n: int, notebooks: list[str], assignment: str | None, port: int) -
                 hub.create_user(user)
             peak: dict[str, int] = {}
             peak_total = [0]
+            cpu: dict[int, tuple[str, float]] = {}   # pid -> (user, CPU seconds at its last sample)
             stop = threading.Event()
 
             def sample():
                 while not stop.is_set():
-                    memory = hub.user_memory()
-                    for user, rss in memory.items():
-                        peak[user] = max(peak.get(user, 0), rss)
-                    peak_total[0] = max(peak_total[0], sum(memory.values()))
+                    usage = hub.usage()
+                    for user, procs in usage.items():
+                        peak[user] = max(peak.get(user, 0), sum(rss for rss, _ in procs.values()))
+                        cpu.update({pid: (user, seconds) for pid, (_, seconds) in procs.items()})
+                    total = sum(rss for procs in usage.values() for rss, _ in procs.values())
+                    peak_total[0] = max(peak_total[0], total)
                     stop.wait(0.5)
 
             sampler = threading.Thread(target=sample, daemon=True)
@@ -106,6 +116,7 @@ def run_class(n: int, notebooks: list[str], assignment: str | None, port: int) -
                         row["failures"].append(f"{user} autograde: {result.errors[0]}")
                     grades[user] = time.perf_counter() - t0
 
+            t_work = time.perf_counter()
             for step in (start, work):
                 threads = [threading.Thread(target=step, args=(u,)) for u in users]
                 for t in threads:
@@ -116,8 +127,12 @@ def run_class(n: int, notebooks: list[str], assignment: str | None, port: int) -
                     users = [u for u in users if u in starts]
             stop.set()
             sampler.join()
+            cpu_user: dict[str, float] = {}
+            for user, seconds in cpu.values():
+                cpu_user[user] = cpu_user.get(user, 0.0) + seconds
             row.update(starts=list(starts.values()), walls=list(walls.values()), grades=list(grades.values()),
-                       peak_user=max(peak.values(), default=0), peak_total=peak_total[0])
+                       peak_user=max(peak.values(), default=0), peak_total=peak_total[0],
+                       cpu=list(cpu_user.values()), wall=time.perf_counter() - t_work)
         finally:
             left = hub.stop()
             if left:
@@ -145,13 +160,16 @@ def main(argv=None) -> int:
     print(f"{os.cpu_count()} cores; notebooks {', '.join(Path(p).stem[:2] for p in notebooks)} per student, "
           f"then the autograde of {assignment or 'nothing'}; Python {sys.version.split()[0]}")
     header = ("| students | load at start | hub start s | server start s (median / max) | notebooks s per student "
-              "(median / max) | autograde s (median / max) | peak MB per student (max) | peak MB all | failures |")
+              "(median / max) | autograde s (median / max) | CPU s per student (median / max) | cores busy "
+              "| peak MB per student (max) | peak MB all | failures |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for n in args.students:
         row = run_class(n, notebooks, assignment, args.port)
         print(f"| {n} | {row['load']:.1f} | {row.get('hub_start', float('nan')):.0f} | {_mid_max(row.get('starts'))} | "
-              f"{_mid_max(row.get('walls'))} | {_mid_max(row.get('grades'))} | {row.get('peak_user', 0) / 2**20:.0f} | "
+              f"{_mid_max(row.get('walls'))} | {_mid_max(row.get('grades'))} | {_mid_max(row.get('cpu'))} | "
+              f"{sum(row.get('cpu', [])) / row['wall'] if row.get('wall') else float('nan'):.2f} | "
+              f"{row.get('peak_user', 0) / 2**20:.0f} | "
               f"{row.get('peak_total', 0) / 2**20:.0f} | {len(row['failures'])} |", flush=True)
         for failure in row["failures"]:
             print(f"    failure: {failure}", flush=True)

@@ -79,6 +79,13 @@ def _wrap(source: str, begin: str, end: str, note: str = "") -> str:
     return f"{head}{begin}\n{source.strip()}\n{end}"
 
 
+def _set_source(cell, text: str) -> None:
+    """Set a cell's source only if its text changes (a marked cell keeps nbformat's list of lines)."""
+    from .teaching import cell_text
+    if cell_text(cell) != text:
+        cell["source"] = text
+
+
 def mark_notebook(nb) -> list[str]:
     """Give every exercise of ``nb`` (a notebook dict, changed in place) nbgrader's metadata and markers.
 
@@ -99,12 +106,12 @@ def mark_notebook(nb) -> list[str]:
         for k, i in enumerate(ex.check):
             gid_k = gid if k == 0 else f"{gid}_{k + 1}"
             cells[i]["metadata"]["nbgrader"] = _meta(gid_k, grade=True, points=POINTS)
-            cells[i]["source"] = _wrap(cell_text(cells[i]), HIDDEN_BEGIN, HIDDEN_END, HIDDEN_NOTE)
+            _set_source(cells[i], _wrap(cell_text(cells[i]), HIDDEN_BEGIN, HIDDEN_END, HIDDEN_NOTE))
             graded.append(gid_k)
         for k, i in enumerate(ex.solution):
             suffix = "" if k == 0 else f"_{k + 1}"
             cells[i]["metadata"]["nbgrader"] = _meta(f"{gid}_solution{suffix}")
-            cells[i]["source"] = _wrap(cell_text(cells[i]), SCHEME_BEGIN, SCHEME_END)
+            _set_source(cells[i], _wrap(cell_text(cells[i]), SCHEME_BEGIN, SCHEME_END))
     return graded
 
 

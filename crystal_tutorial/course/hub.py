@@ -219,19 +219,25 @@ class TrialHub:
         except psutil.NoSuchProcess:
             return set()
 
-    def user_memory(self) -> dict[str, int]:
-        """Resident memory (bytes) of each user's processes now: their server and its kernels."""
+    def usage(self) -> dict[str, dict[int, tuple[int, float]]]:
+        """Each user's processes now (their server, its kernels and what those start), by PID: (resident
+        memory in bytes, CPU seconds used so far, user + system)."""
         import psutil
-        memory: dict[str, int] = {}
+        found: dict[str, dict[int, tuple[int, float]]] = {}
         for pid in self.descendants():
             try:
                 p = psutil.Process(pid)
                 user = p.environ().get("JUPYTERHUB_USER")
                 if user:
-                    memory[user] = memory.get(user, 0) + p.memory_info().rss
+                    cpu = p.cpu_times()
+                    found.setdefault(user, {})[pid] = (p.memory_info().rss, cpu.user + cpu.system)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
-        return memory
+        return found
+
+    def user_memory(self) -> dict[str, int]:
+        """Resident memory (bytes) of each user's processes now: their server and its kernels."""
+        return {user: sum(rss for rss, _ in procs.values()) for user, procs in self.usage().items()}
 
 
 def _is_running(pid: int) -> bool:
