@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from crystal_tutorial import nn
+from crystal_tutorial import nn, optim
 
 SIZES = [4, 64, 64, 3]
 BATCHES = (80, 4096)
@@ -43,7 +43,7 @@ def best_rate(step, seconds: float, repeats: int) -> float:
 def numpy_step(batch: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     model = nn.MLP(SIZES, rng=rng)
-    opt = nn.Adam(model.parameters(), lr=1e-3)
+    opt = optim.Adam(model.parameters(), lr=1e-3)
     x, y = rng.random((batch, SIZES[0])), rng.standard_normal((batch, SIZES[-1]))
 
     def step():
@@ -98,7 +98,11 @@ def main():
             with nn.blas_threads(threads):
                 rates[f"np{threads}"] = best_rate(numpy_step(batch), seconds, repeats)
         if torch is not None:
-            for threads, dtype, key in ((2, torch.float64, "t2"), (1, torch.float64, "t1"), (2, torch.float32, "t2f32")):
+            for threads, dtype, key in (
+                (2, torch.float64, "t2"),
+                (1, torch.float64, "t1"),
+                (2, torch.float32, "t2f32"),
+            ):
                 torch.set_num_threads(threads)
                 rates[key] = best_rate(torch_step(batch, dtype), seconds, repeats)
         cells = [f"{rates.get(k, float('nan')):17,.0f}" for k in ("np1", "np2")]
@@ -107,8 +111,10 @@ def main():
         ratio = rates["np1"] / rates["t2"] if "t2" in rates else float("nan")
         best_torch = max((rates[k] for k in ("t2", "t1", "t2f32") if k in rates), default=float("nan"))
         print(f"{batch:>6} " + " ".join(cells) + f" {ratio:17.2f}x {rates['np1'] / best_torch:19.2f}x")
-    print("ratio > 1: NumPy (1 BLAS thread, float64) takes more steps per second than PyTorch "
-          "(2 threads, float64; best torch = the fastest of the three torch columns).")
+    print(
+        "ratio > 1: NumPy (1 BLAS thread, float64) takes more steps per second than PyTorch "
+        "(2 threads, float64; best torch = the fastest of the three torch columns)."
+    )
 
 
 if __name__ == "__main__":

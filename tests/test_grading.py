@@ -96,6 +96,7 @@ def nbgrader_node(nb):
 def test_grade_ids_name_the_exercise():
     assert grade_id("01.1 density of BCC iron") == "ex_01_1"
     assert grade_id("09.4. (Open) More guidance") == "ex_09_4"
+    assert grade_id("Exercise 09.5. (Open) More guidance") == "ex_09_5"
     with pytest.raises(ValueError, match="NN.K"):
         grade_id("density")
 

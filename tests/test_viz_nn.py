@@ -5,7 +5,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from crystal_tutorial.viz.figures import nn as viz_nn
+from crystal_tutorial.viz import nn as viz_nn
 
 
 def test_divergence_step_ignores_a_spike_the_run_recovers_from():

@@ -57,9 +57,9 @@ SETTINGS = {
 
 def grade_id(name: str) -> str:
     """nbgrader's id of an exercise: "01.1 density of BCC iron" -> "ex_01_1"."""
-    match = re.match(r"(\d\d)\.(\d+)", name)
+    match = re.search(r"\b(\d\d)\.(\d+)", name)
     if match is None:
-        raise ValueError(f"an exercise name starts with its id NN.K, got {name!r}")
+        raise ValueError(f"an exercise name holds its id NN.K, got {name!r}")
     return f"ex_{match.group(1)}_{match.group(2)}"
 
 

@@ -9,7 +9,8 @@ from numbers import Real
 
 import numpy as np
 
-from ..nn import MLP, SGD, Adam, _as_input, mse_loss
+from ..nn import MLP, _as_input, mse_loss
+from ..optim import SGD, Adam
 
 
 def periodic_target(frac):
