@@ -219,7 +219,8 @@ def test_course_folder_has_the_config_and_one_assignment_per_notebook(tmp_path):
         nb = load(path)
         grading.key_into_answer_cells(nb)
         source = load(root / "source" / path.stem / path.name)
-        assert [(cell_text(c), c["metadata"]) for c in source["cells"]] == [(cell_text(c), c["metadata"]) for c in nb["cells"]]
+        cells = [(cell_text(c), c["metadata"]) for c in nb["cells"]]
+        assert [(cell_text(c), c["metadata"]) for c in source["cells"]] == cells
         for ex in exercises(nb):
             if ex.check and ex.solution:
                 answer = cell_text(source["cells"][ex.answer[-1]])
