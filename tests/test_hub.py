@@ -1,8 +1,8 @@
 """The trial JupyterHub (teaching/jupyterhub/jupyterhub_config.py) serves the notebooks to a room.
 
-Slow (CI runs it with ``-m slow``): it starts the hub with its proxy, two users' servers and their kernels,
-runs one notebook in each user's own server at the same time, and checks by PID that stopping the hub
-leaves no process behind. Needs jupyterhub (the ``hub`` extra) and ``configurable-http-proxy`` (npm).
+The hub test is slow (CI runs it with ``-m slow``): it starts the hub with its proxy, two users' servers
+and their kernels, runs one notebook in each user's own server at the same time, and checks by PID that
+stopping the hub leaves no process behind. Needs jupyterhub (the ``hub`` extra) and ``configurable-http-proxy`` (npm).
 """
 import os
 import shutil
@@ -12,8 +12,6 @@ import threading
 import pytest
 
 from crystal_tutorial.course.hub import CONFIG, TrialHub
-
-pytestmark = pytest.mark.slow
 
 
 def free_port_block(size=3) -> int:
@@ -50,6 +48,7 @@ def test_config_is_the_documented_trial_setup():
         assert needed in text, needed
 
 
+@pytest.mark.slow
 def test_two_students_run_a_notebook_each_through_the_hub(tmp_path, needs_hub):
     hub = TrialHub(port=free_port_block(), state=tmp_path / "hub")
     hub.start()
@@ -78,3 +77,18 @@ def test_two_students_run_a_notebook_each_through_the_hub(tmp_path, needs_hub):
     assert left == [], f"processes left after the hub stopped: {left}"
     assert len(seen) >= 5   # hub, proxy, culler, two servers (and the kernels while they ran)
     assert hub.process.returncode is not None
+
+
+def test_class_configs_agree_on_the_measured_sizes():
+    """config.yaml (Zero to JupyterHub) and tljh.md use the same per-student numbers as the guide derives."""
+    yaml = pytest.importorskip("yaml")
+    folder = CONFIG.parent
+    values = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
+    single = values["singleuser"]
+    assert single["memory"] == {"guarantee": "600M", "limit": "1.2G"}
+    assert single["cpu"] == {"guarantee": 0.12, "limit": 2}
+    assert values["cull"]["enabled"] is True and values["cull"]["timeout"] == 3600
+    tljh = (folder / "tljh.md").read_text(encoding="utf-8")
+    assert "limits.memory 1.2G" in tljh and "limits.cpu 2" in tljh and "services.cull.timeout 3600" in tljh
+    guide = (folder.parents[0] / "instructor-guide.md").read_text(encoding="utf-8")
+    assert "guarantee of 0.6 GB and 0.12 cores" in " ".join(guide.split())
