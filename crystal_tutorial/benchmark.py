@@ -372,7 +372,12 @@ def predict(method: str, dataset: str, targets, k: int, seed: int, model=None, t
         if model is None:
             raise ValueError("the CSP model rows need model (csp.load_csp(dataset))")
         lattice = "generated" if method.endswith("generated cell") else "true"
-        flat = sample_csp(model, targets * k, rng, lattice=lattice, **(sampler or SAMPLERS[dataset]))  # k runs, one call
+        try:  # a model whose output overflows or is NaN (damaged or diverged weights) is an error, not 0% match
+            with np.errstate(over="raise", invalid="raise"):
+                flat = sample_csp(model, targets * k, rng, lattice=lattice, **(sampler or SAMPLERS[dataset]))
+        except FloatingPointError as exc:
+            raise FloatingPointError(f"the CSP model's output is not finite ({exc}) while sampling {method!r}: "
+                                     "its weights are damaged or its training diverged") from None
         runs = [flat[j * len(targets):(j + 1) * len(targets)] for j in range(k)]
     elif method == "perovskite template, learned A/B":
         one = perovskite_template(targets, "learned", perovskite_site_stats(train))
