@@ -13,7 +13,6 @@ utilities (``files``, ``checks``: any module may import them) where they first f
 - ``checks``: argument checks and batching shared by every module; a shared utility.
 - ``neighbours`` (07): cell-list neighbour search (listed early: ``cif`` finds atoms on one site with it).
 - ``cif`` (01): CIF files through ASE.
-- ``datasets`` (09, 10): real binary crystals; perov-5 and carbon-24.
 - ``diffusion`` (02): schedules, the closed-form forward process, the posterior, noise on the torus.
 - ``nn`` (03): layers with hand-written backward, time embeddings, gradient checks.
 - ``optim`` (03): Adam, SGD, gradient clipping.
@@ -27,6 +26,7 @@ utilities (``files``, ``checks``: any module may import them) where they first f
 - ``pairwise`` (08): the periodic pairwise denoiser.
 - ``torus`` (08): variance-exploding training on the torus; ``pc_step``/``pc_sample``, the
   predictor-corrector sampler of the pairwise, joint and CSP models.
+- ``datasets`` (09, 10): real binary crystals; perov-5 and carbon-24.
 - ``joint`` (09): the joint denoiser of lattice, atom types and coordinates.
 - ``joint_diffusion`` (09): its training, conditions and classifier-free guidance, sampling.
 - ``csp`` (10): crystal structure prediction (composition given) on perov-5 / carbon-24.
@@ -45,7 +45,10 @@ The command line and the course tooling (``cli``, ``course``):
 
 - ``cli.runs``: run folders that appear only when complete (``run.json``), the memory rule.
 - ``course.exercises``: ``check`` for the exercises and the hint for cells run out of order.
-- ``course.teaching``: the student edition, the answer key, the Colab cell.
+- ``course.teaching``: the exercises' tagged cells, the answer key, the Colab cell.
+- ``course.grading``: nbgrader: the exercises' metadata, the course folder, release (the student edition),
+  submissions, autograde and feedback.
+- ``course.hub``: the trial JupyterHub driven from a script: users, servers, notebooks run in them.
 - ``course.site``: head-less execution that cannot stall (nbclient), the static website.
 - ``cli.generate``: ``python -m crystal_tutorial generate``.
 - ``cli.benchmark``: ``python -m crystal_tutorial benchmark``.
