@@ -354,3 +354,21 @@ def test_a_name_missing_inside_an_output_widget_gets_the_hint_too():
     shown = json.dumps(nb.metadata.get("widgets", {})) + json.dumps(nb.cells[late].outputs)
     assert "NameError" in shown, shown[:2000]
     assert "Hint: `samples` is made in section" in shown and "Run All Cells" in shown, shown[:3000]
+
+
+def test_check_raises_under_nbgrader_autograde_and_only_there(monkeypatch, capsys):
+    """nbgrader scores a test cell that raises as 0: under autograde a verdict other than "correct" raises,
+    with the verdict (and its hint) as the message; elsewhere check only prints."""
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert check("01.1 a test", 1.0, expected=1.0).ok is True
+    with pytest.raises(AssertionError, match=r"not yet\. Two atoms per cell"):
+        check("01.1 a test", 2.0, expected=1.0, hint="Two atoms per cell.")
+    with pytest.raises(AssertionError, match="not attempted"):
+        check("01.1 a test", None, expected=1.0)
+    with pytest.raises(AssertionError, match="cannot check yet"):
+        check("01.1 a test", 1.0, test=lambda a: undefined_name)  # noqa: F821
+    monkeypatch.setenv("NBGRADER_EXECUTION", "validate")   # the students' Validate button: prints only
+    assert check("01.1 a test", 2.0, expected=1.0).ok is False
+    monkeypatch.delenv("NBGRADER_EXECUTION")
+    assert check("01.1 a test", 2.0, expected=1.0).ok is False
+    assert "not yet" in capsys.readouterr().out

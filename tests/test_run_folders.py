@@ -12,7 +12,6 @@ import pytest
 
 from crystal_tutorial.cli import runs
 from crystal_tutorial.cli.runs import RunFolder, UsageError, check_out, foreign_files, remove_stale
-from crystal_tutorial.course.teaching import write_student_edition
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,13 +114,10 @@ def test_generate_overwrite_keeps_a_users_notes(tmp_path):
 
 
 def test_student_edition_overwrite_keeps_a_teachers_grades(tmp_path):
-    out = tmp_path / "class"
-    write_student_edition(out)
+    out = finished_run(tmp_path / "class", "student-edition", files=("01_crystals_and_pbc.ipynb",))
     (out / "grades.csv").write_text("alice,10\n")
     one_line_error(cli("student-edition", out, "--overwrite"), 2, "OUT", "grades.csv")
     assert (out / "grades.csv").read_text() == "alice,10\n"
-    write_student_edition(tmp_path / "again")
-    assert write_student_edition(tmp_path / "again", overwrite=True)   # its own files only: replaced
 
 
 def test_a_generate_run_is_not_replaced_by_a_student_edition(tmp_path):
