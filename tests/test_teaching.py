@@ -15,7 +15,17 @@ import nbformat
 import pytest
 
 from crystal_tutorial.course import teaching
-from crystal_tutorial.course.teaching import (RUN_FROM_THE_TOP, cell_text, colab_cell_source, exercises, solution_body, solution_code, student_notebook, tags, write_student_edition)
+from crystal_tutorial.course.teaching import (
+    RUN_FROM_THE_TOP,
+    cell_text,
+    colab_cell_source,
+    exercises,
+    solution_body,
+    solution_code,
+    student_notebook,
+    tags,
+    write_student_edition,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
