@@ -117,7 +117,8 @@ def test_reliable_manager_hands_out_the_reliable_client():
 
 
 def test_projector_cells_are_marked_as_slides():
-    """Cells that build a widget panel carry slideshow metadata for jupyterlab-rise; no other cell does."""
+    """Cells that build a widget panel are slides of their own (jupyterlab-rise); the other slide marks are the
+    section headings of tests/test_slides.py (markdown), never another code cell."""
     import re
     from pathlib import Path
     build = re.compile(r"\b(panel|button_panel|play_slider)\(|W\.(FloatSlider|IntSlider|FloatLogSlider|SelectionSlider)\(")
@@ -125,7 +126,8 @@ def test_projector_cells_are_marked_as_slides():
     assert notebooks
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
-        slides = [c for c in nb.cells if c.metadata.get("slideshow", {}).get("slide_type") == "slide"]
+        slides = [c for c in nb.cells if c.metadata.get("slideshow", {}).get("slide_type") == "slide"
+                  and c.cell_type == "code"]
         for cell in slides:
             body = "\n".join(l for l in cell.source.splitlines() if not re.match(r"\s*(from|import)\s", l))
             assert cell.cell_type == "code" and build.search(body), f"{path.name}: slide cell {cell.id} builds no panel"
