@@ -205,8 +205,26 @@ def check_array(name: str, value, shape=None, *, finite: bool = True, integer: b
                           or (high is not None and as_float.max() > high)):
         bounds = _bounds_text(low, high, low_open, integer=integer).replace("an integer", "integers") \
             .replace("a finite number", "numbers").replace("a number", "numbers")
-        raise ValueError(f"{name} must hold {bounds}, got values from {as_float.min():g} to {as_float.max():g}")
+        lo, hi = as_float.min(), as_float.max()
+        raise ValueError(f"{name} must hold {bounds}, got " + (f"{lo:g}" if lo == hi else f"values from {lo:g} to {hi:g}"))
     return arr.astype(np.int64) if integer else as_float
+
+
+def check_timesteps(name: str, value, low: int, high: int, batch: int | None = None) -> np.ndarray:
+    """Diffusion steps: an integer or an integer array of shape () or (B,) = (``batch``,), each in low..high.
+
+    ``batch`` None allows only a scalar (one structure). Floats are refused even when whole: a step
+    index that arrives as a float has usually been computed wrongly.
+    """
+    arr = np.asarray(value) if not isinstance(value, (str, bytes)) else np.asarray(value, dtype=object)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an integer or an integer array in {low}..{high}, got {describe(value)}")
+    if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != batch):
+        expected = f"a scalar or shape (B,) = ({batch},)" if batch is not None else "a scalar for one structure"
+        raise ValueError(f"{name} must be {expected}, got shape {arr.shape}")
+    if arr.size and (arr.min() < low or arr.max() > high):
+        raise ValueError(f"{name} must lie in {low}..{high}, got values from {arr.min()} to {arr.max()}")
+    return arr
 
 
 def check_lattice(name: str, value, batched: bool = False) -> np.ndarray:
