@@ -199,31 +199,26 @@ def check_array(name: str, value, shape=None, *, finite: bool = True, integer: b
     as_float = arr.astype(float)  # (...) float64 copy of the values, as given
     if finite and not np.all(np.isfinite(as_float)):
         raise ValueError(f"{name} contains NaN or infinite values; expected finite numbers")
+    bounds = _bounds_text(low, high, low_open, integer=integer).replace("an integer", "integers") \
+        .replace("a finite number", "numbers").replace("a number", "numbers")
     if integer and not np.all(np.mod(as_float[np.isfinite(as_float)], 1) == 0):
-        raise ValueError(f"{name} must hold whole numbers, got {_short(value)}")
+        raise ValueError(f"{name} must hold {bounds} (whole numbers), got {_short(value)}")
     if as_float.size and ((low is not None and (as_float.min() <= low if low_open else as_float.min() < low))
                           or (high is not None and as_float.max() > high)):
-        bounds = _bounds_text(low, high, low_open, integer=integer).replace("an integer", "integers") \
-            .replace("a finite number", "numbers").replace("a number", "numbers")
         lo, hi = as_float.min(), as_float.max()
         raise ValueError(f"{name} must hold {bounds}, got " + (f"{lo:g}" if lo == hi else f"values from {lo:g} to {hi:g}"))
     return arr.astype(np.int64) if integer else as_float
 
 
 def check_timesteps(name: str, value, low: int, high: int, batch: int | None = None) -> np.ndarray:
-    """Diffusion steps: an integer or an integer array of shape () or (B,) = (``batch``,), each in low..high.
+    """Diffusion steps: an integer, or an integer array of shape (B,) = (``batch``,), each in low..high.
 
-    ``batch`` None allows only a scalar (one structure). Floats are refused even when whole: a step
-    index that arrives as a float has usually been computed wrongly.
+    ``batch`` None allows only a scalar (one structure). Returns an int64 array of shape () or (B,).
     """
-    arr = np.asarray(value) if not isinstance(value, (str, bytes)) else np.asarray(value, dtype=object)
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"{name} must be an integer or an integer array in {low}..{high}, got {describe(value)}")
+    arr = check_array(name, value, integer=True, low=low, high=high)  # () or (B,) int64
     if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != batch):
         expected = f"a scalar or shape (B,) = ({batch},)" if batch is not None else "a scalar for one structure"
         raise ValueError(f"{name} must be {expected}, got shape {arr.shape}")
-    if arr.size and (arr.min() < low or arr.max() > high):
-        raise ValueError(f"{name} must lie in {low}..{high}, got values from {arr.min()} to {arr.max()}")
     return arr
 
 

@@ -117,7 +117,7 @@ def test_array_shapes_values_and_integers():
         check_array("x", [[0, 0], [0]])
     with pytest.raises(ValueError, match=r"numbers must hold integers in 1\.\.118, got values from 1 to 1e\+30"):
         check_array("numbers", [1.0, 1e30], integer=True, low=1, high=118)
-    with pytest.raises(ValueError, match=r"numbers must hold whole numbers, got \[1\.5\]"):
+    with pytest.raises(ValueError, match=r"numbers must hold integers \(whole numbers\), got \[1\.5\]"):
         check_array("numbers", [1.5], integer=True)
     out = check_array("numbers", [14.0, 8.0], integer=True)
     assert out.dtype == np.int64 and out.tolist() == [14, 8]

@@ -147,9 +147,10 @@ def test_prior_kl():
 
 
 @pytest.mark.parametrize("call, exc, match", [
-    (lambda s: s.q_sample(np.zeros((4, 3)), 101, rng=np.random.default_rng()), ValueError, r"t must lie in 0..100"),
-    (lambda s: s.q_sample(np.zeros((4, 3)), -1, rng=np.random.default_rng()), ValueError, r"t must lie in"),
-    (lambda s: s.q_sample(np.zeros((4, 3)), 2.0, rng=np.random.default_rng()), TypeError, "t must be an integer"),
+    (lambda s: s.q_sample(np.zeros((4, 3)), 101, rng=np.random.default_rng()), ValueError, r"t must hold integers in 0\.\.100, got 101"),
+    (lambda s: s.q_sample(np.zeros((4, 3)), -1, rng=np.random.default_rng()), ValueError, r"t must hold integers in 0\.\.100, got -1"),
+    (lambda s: s.q_sample(np.zeros((4, 3)), 2.5, rng=np.random.default_rng()), ValueError, r"t must hold .*whole numbers"),
+    (lambda s: s.q_sample(np.zeros((4, 3)), True, rng=np.random.default_rng()), TypeError, "t must be an array of real"),
     (lambda s: s.q_sample(np.zeros((2, 4, 3)), np.array([1, 2, 3]), rng=np.random.default_rng()), ValueError,
      r"shape \(B,\) = \(2,\)"),
     (lambda s: s.q_sample(np.zeros((4, 3)), np.array([1, 2]), rng=np.random.default_rng()), ValueError, "scalar"),
@@ -158,9 +159,9 @@ def test_prior_kl():
     (lambda s: s.q_sample(np.zeros((4, 3)), 1), TypeError, r"rng \(or pass noise\) must be a np.random.Generator"),
     (lambda s: s.q_sample(np.zeros((4, 3)), 1, noise=np.zeros((3, 3))), ValueError, r"noise must have shape \(4, 3\), got \(3, 3\)"),
     (lambda s: s.q_sample(np.zeros((4, 3)), 1, noise=np.full((4, 3), np.inf)), ValueError, "noise contains"),
-    (lambda s: s.posterior(np.zeros((4, 3)), np.zeros((4, 3)), 0), ValueError, r"t must lie in 1..100"),
+    (lambda s: s.posterior(np.zeros((4, 3)), np.zeros((4, 3)), 0), ValueError, r"t must hold integers in 1\.\.100, got 0"),
     (lambda s: s.posterior(np.zeros((4, 3)), np.zeros((5, 3)), 1), ValueError, "xt must have the shape"),
-    (lambda s: D.q_step(s, np.zeros((4, 3)), 0, rng=np.random.default_rng()), ValueError, "t must lie in 1"),
+    (lambda s: D.q_step(s, np.zeros((4, 3)), 0, rng=np.random.default_rng()), ValueError, r"t must hold integers in 1\.\.100, got 0"),
 ])
 def test_bad_inputs_raise_clear_errors(call, exc, match):
     with pytest.raises(exc, match=match):
