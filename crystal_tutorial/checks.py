@@ -222,6 +222,18 @@ def check_timesteps(name: str, value, low: int, high: int, batch: int | None = N
     return arr
 
 
+def check_mask(name: str, value, shape) -> np.ndarray:
+    """A boolean mask of real atoms of ``shape`` (B, N); None means every atom is real."""
+    if value is None:
+        return np.ones(shape, dtype=bool)
+    mask = np.asarray(value)
+    if mask.dtype != bool:
+        raise TypeError(f"{name} must be a bool array of shape {_shape_text(shape)}, got an array of {mask.dtype}")
+    if mask.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {_shape_text(shape)}, got {mask.shape}")
+    return mask
+
+
 def check_lattice(name: str, value, batched: bool = False) -> np.ndarray:
     """A lattice (3, 3) (or (B, 3, 3) if ``batched``), rows a, b, c in Å: finite, non-singular, finite volume."""
     lattice = check_array(name, value, [(3, 3), ("B", 3, 3)] if batched else (3, 3))

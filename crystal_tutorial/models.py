@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import check_array, check_int, check_timesteps
+from .checks import check_array, check_int, check_mask, check_timesteps
 from .diffusion import MAX_T
 from .nn import MLP, Module, scalar_time_embedding
 
@@ -22,14 +22,7 @@ def batch_inputs(x_t, t, mask, T):
     B, N, _ = x_t.shape
     t = check_timesteps("t", t, 0, T, B)
     t = np.full(B, t) if t.ndim == 0 else t  # (B,)
-    if mask is None:
-        return x_t, t, np.ones((B, N), dtype=bool)
-    mask = np.asarray(mask)
-    if mask.dtype.kind not in "biuf":
-        raise TypeError(f"mask must be a bool array of shape (B, N) = ({B}, {N}), got an array of {mask.dtype}")
-    if mask.shape != (B, N):
-        raise ValueError(f"mask must have shape (B, N) = ({B}, {N}), got {mask.shape}")
-    return x_t, t, mask.astype(bool)
+    return x_t, t, check_mask("mask", mask, (B, N))
 
 
 class PerAtomMLP(Module):
