@@ -135,7 +135,7 @@ def test_bad_inputs():
         PairwiseDenoiser(n_freq=0)
     with pytest.raises(ValueError, match="hidden"):
         PairwiseDenoiser(hidden=1.5)
-    with pytest.raises(ValueError, match="sigma_min < sigma_max"):
+    with pytest.raises(ValueError, match=r"sigma_max must be > sigma_min = 0.5, got 0.1"):
         PairwiseDenoiser(sigma_min=0.5, sigma_max=0.1)
     with pytest.raises(RuntimeError, match="before forward"):
         PairwiseDenoiser(n_freq=1, hidden=2).backward(np.zeros((1, 2, 3)))
