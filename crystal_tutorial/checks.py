@@ -170,7 +170,8 @@ def check_array(name: str, value, shape=None, *, finite: bool = True, integer: b
     """``value`` as a float64 array (int64 if ``integer``), checked before it is converted.
 
     ``shape`` is one shape or a list of alternatives; an entry is a size (3) or a label ("N") that
-    matches any size, and a leading "..." matches any leading axes: ``check_array("x", x, [("N", 3), ("B", "N", 3)])``. TypeError for arrays of
+    matches any size, and a leading "..." matches any leading axes:
+    ``check_array("x", x, [("N", 3), ("B", "N", 3)])``. TypeError for arrays of
     strings, booleans, complex numbers or objects that are not numbers; ValueError for a ragged
     nesting, a wrong shape, NaN or infinity (when ``finite``), fractions (when ``integer``) or values
     outside ``low``..``high``.
@@ -206,7 +207,8 @@ def check_array(name: str, value, shape=None, *, finite: bool = True, integer: b
     if as_float.size and ((low is not None and (as_float.min() <= low if low_open else as_float.min() < low))
                           or (high is not None and as_float.max() > high)):
         lo, hi = as_float.min(), as_float.max()
-        raise ValueError(f"{name} must hold {bounds}, got " + (f"{lo:g}" if lo == hi else f"values from {lo:g} to {hi:g}"))
+        got = f"{lo:g}" if lo == hi else f"values from {lo:g} to {hi:g}"
+        raise ValueError(f"{name} must hold {bounds}, got {got}")
     return arr.astype(np.int64) if integer else as_float
 
 

@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .checks import check_array, check_choice, check_crystal, check_int, check_lattice, check_number, check_rng, check_seed
+from .checks import (
+    check_array,
+    check_choice,
+    check_crystal,
+    check_int,
+    check_lattice,
+    check_number,
+    check_rng,
+    check_seed,
+)
 
 # 1 amu in grams divided by 1 Å^3 in cm^3: converts amu / Å^3 to g / cm^3.
 AMU_PER_A3_TO_G_PER_CM3 = 1.66053906660

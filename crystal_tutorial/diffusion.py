@@ -32,7 +32,6 @@ import numpy as np
 from .checks import check_array, check_int, check_number, check_rng, check_timesteps, describe
 from .pbc import wrap
 
-
 MAX_T = 100_000  # largest number of diffusion steps (Ho et al. used 1,000)
 MAX_SIGMA = 100.0  # largest wrapped-normal sigma (fractional units): beyond ~1.2 it is uniform anyway
 
