@@ -1,7 +1,7 @@
 """Argument checks shared by every module, and the batching helpers of ``physics`` and ``metrics``.
 
 One home for argument checks, so that the same mistake gets the same exception and the same words
-everywhere (DESIGN.md, "Errors"):
+everywhere:
 
 - ``TypeError`` when the *type* is wrong: a string, ``None``, a bool or a complex number where a
   number belongs, a list where a Crystal belongs, an array of strings or booleans;
@@ -129,6 +129,17 @@ def check_rng(name: str, value) -> np.random.Generator:
     if not isinstance(value, np.random.Generator):
         raise TypeError(f"{name} must be a np.random.Generator (e.g. np.random.default_rng(0)), "
                         f"got {describe(value)}")
+    return value
+
+
+def check_instance(name: str, value, cls, hint: str = ""):
+    """``value`` if it is an instance of ``cls`` (a class or a tuple of classes), else a TypeError.
+
+    ``hint`` says where a right value comes from, e.g. "joint_diffusion.load_joint()".
+    """
+    if not isinstance(value, cls):
+        names = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
+        raise TypeError(f"{name} must be a {names}{f' ({hint})' if hint else ''}, got {describe(value)}")
     return value
 
 

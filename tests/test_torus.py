@@ -118,9 +118,9 @@ def test_sampler_bad_arguments():
 
 
 def test_config_validation():
-    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+    with pytest.raises(ValueError, match=r"batch_size must be an integer >= 1, got 0"):
         TorusConfig(batch_size=0)
-    with pytest.raises(ValueError, match="max_seconds must be a positive number"):
+    with pytest.raises(ValueError, match=r"max_seconds must be a finite number > 0, got -1"):
         TorusConfig(max_seconds=-1)
     with pytest.raises(ValueError, match="sigma_min < sigma_max"):
         TorusConfig(sigma_min=0.5, sigma_max=0.5)
