@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from crystal_tutorial import nn
 from crystal_tutorial.course.exercises import check
-from crystal_tutorial.viz.figures import nn as viz_nn
+from crystal_tutorial.viz import nn as viz_nn
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_mlp_and_adam.ipynb"
 GOOD = 1e-7  # cs231n: relative error below 1e-7 is good
