@@ -44,6 +44,7 @@ from .metrics import MATCHER_SETTINGS, VALID_STRUCTURE_DISTANCE, structure_match
 # Published one-sample results (match rate %, RMSE), trained on the papers' train splits (3x our val).
 # DiffCSP: Jiao et al., "Crystal Structure Prediction by Joint Equivariant Diffusion", NeurIPS 2023,
 # arXiv:2309.04475, Table 1 (CDVAE there is their re-run of Xie et al. 2022; RS = random search, 20 samples).
+MAX_N_TEST = 100_000  # the largest split (mp-20 test) has 9,046 structures
 SCORE_KEYS = ("rms", "dmax", "valid", "target_valid")  # what score returns
 PUBLISHED = {
     "perov_5": {"DiffCSP": (52.02, 0.0760), "CDVAE": (45.31, 0.1138), "random search (k=20)": (29.22, 0.2924)},
@@ -347,7 +348,7 @@ def run_table(dataset: str, n_test: int, k: int = 1, seed: int = 0, model=None, 
     import time
 
     from .datasets import load_benchmark
-    n_test = check_int("n_test", n_test, 1)
+    n_test = check_int("n_test", n_test, 1, MAX_N_TEST)
     k, seed = check_int("k", k, 1, 100), check_seed("seed", seed)
     processes = check_int("processes", processes, 1, 64)
     targets = load_benchmark(dataset, "test")[:n_test] if targets is None else list(targets)[:n_test]

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # crystals imports this module: Crystal is imported where a c
     from .crystals import Crystal
 
 LATTICE_TOL = 1e-3  # Å: lattices closer than this count as the same cell
+NOT_NUMBERS = {bool, np.bool_, str, bytes, complex, type(None)}  # entry types that are never real numbers
 SEED_MAX = 2**63 - 1  # the largest seed every command accepts (one rule for demo, generate, benchmark)
 
 
@@ -177,7 +178,8 @@ def _shape_text(shape) -> str:
 
 
 def check_array(name: str, value, shape=None, *, finite: bool = True, integer: bool = False,
-                low: float | None = None, high: float | None = None, low_open: bool = False) -> np.ndarray:
+                low: float | None = None, high: float | None = None, low_open: bool = False,
+                high_open: bool = False) -> np.ndarray:
     """``value`` as a float64 array (int64 if ``integer``), checked before it is converted.
 
     ``shape`` is one shape or a list of alternatives; an entry is a size (3) or a label ("N") that
@@ -191,6 +193,12 @@ def check_array(name: str, value, shape=None, *, finite: bool = True, integer: b
         arr = np.asarray(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a regular array of numbers, got a ragged {type(value).__name__}") from None
+    if not isinstance(value, np.ndarray) and arr.dtype.kind in "iuf" and 0 < arr.size <= 100_000:
+        # a list that mixes True or "1" with numbers would pass as numbers: look at the entries as given
+        wrong = {type(v) for v in np.asarray(value, dtype=object).flat} & NOT_NUMBERS
+        if wrong:
+            raise TypeError(f"{name} must be an array of real numbers, got an entry of type "
+                            f"{sorted(t.__name__ for t in wrong)[0]}: {_short(value)}")
     if arr.dtype.kind == "O":  # a list of Fractions, None or mixed objects: each entry must be a real number
         bad = [v for v in arr.ravel()[:10_000] if not _is_real(v)]  # loop over entries (rare, small)
         if bad:
@@ -211,12 +219,12 @@ def check_array(name: str, value, shape=None, *, finite: bool = True, integer: b
     as_float = arr.astype(float)  # (...) float64 copy of the values, as given
     if finite and not np.all(np.isfinite(as_float)):
         raise ValueError(f"{name} contains NaN or infinite values; expected finite numbers")
-    bounds = _bounds_text(low, high, low_open, integer=integer).replace("an integer", "integers") \
+    bounds = _bounds_text(low, high, low_open, high_open, integer=integer).replace("an integer", "integers") \
         .replace("a finite number", "numbers").replace("a number", "numbers")
     if integer and not np.all(np.mod(as_float[np.isfinite(as_float)], 1) == 0):
         raise ValueError(f"{name} must hold {bounds} (whole numbers), got {_short(value)}")
     if as_float.size and ((low is not None and (as_float.min() <= low if low_open else as_float.min() < low))
-                          or (high is not None and as_float.max() > high)):
+                          or (high is not None and (as_float.max() >= high if high_open else as_float.max() > high))):
         lo, hi = as_float.min(), as_float.max()
         got = f"{lo:g}" if lo == hi else f"values from {lo:g} to {hi:g}"
         raise ValueError(f"{name} must hold {bounds}, got {got}")

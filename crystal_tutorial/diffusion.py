@@ -100,11 +100,9 @@ class Schedule:
 
 def schedule_from_betas(betas, name: str = "custom") -> Schedule:
     """A :class:`Schedule` from beta_1..beta_T (length T), each in (0, 1), non-decreasing."""
-    b = check_array("betas", betas, ("T",))  # (T,) beta_1..beta_T
+    b = check_array("betas", betas, ("T",), low=0, high=1, low_open=True, high_open=True)  # (T,) beta_1..beta_T
     if not 1 <= b.size <= MAX_T:
         raise ValueError(f"betas must hold T = 1..{MAX_T} values (beta_1..beta_T), got {b.size}")
-    if b.min() <= 0 or b.max() >= 1:
-        raise ValueError(f"every beta must lie in (0, 1), got values from {b.min()} to {b.max()}")
     if np.any(np.diff(b) < -1e-12):
         raise ValueError("betas must be non-decreasing (noise is added faster and faster), "
                          f"but beta drops at t = {int(np.argmax(np.diff(b) < -1e-12)) + 2}")

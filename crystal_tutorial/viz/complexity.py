@@ -87,7 +87,7 @@ def window(sweep: Sweep, low: float, high: float) -> Sweep:
     low, high = check_number("low", low), check_number("high", high)
     keep = (sweep.sizes >= low) & (sweep.sizes <= high)  # (K,) bool
     if keep.sum() < 3:
-        raise ValueError(f"the window [{low}, {high}] holds {int(keep.sum())} sizes of {sweep.sizes.tolist()}; "
+        raise ValueError(f"the window [low, high] = [{low:g}, {high:g}] holds {int(keep.sum())} sizes of {sweep.sizes.tolist()}; "
                          "a fit needs at least 3")
     return Sweep(sweep.sizes[keep], tuple(t for t, k in zip(sweep.timings, keep) if k))
 
