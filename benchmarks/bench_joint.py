@@ -85,7 +85,8 @@ def main():
             bad = ", ".join(f"{f} {k}" for f, k in zip(*np.unique(np.array(r.formulas)[~r.valid_composition],
                                                                   return_counts=True)))
             both = np.mean(r.valid_structure & r.valid_composition)
-            print(f"{n:>5} {r.rates['valid_structure']:>8.0%} {r.rates['valid_composition']:>7.0%} {m['pymatgen']:>8.0%} "
+            print(f"{n:>5} {r.rates['valid_structure']:>8.0%} {r.rates['valid_composition']:>7.0%} "
+                  f"{m['pymatgen']:>8.0%} "
                   f"{both:>7.0%} "
                   f"{r.rates['unique']:>7.0%} {r.rates['novel']:>6.0%} {ok.mean():>11.0%} "
                   f"{r.seconds['unique'] + r.seconds['novel']:>7.1f}  {bad}")

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from crystal_tutorial import nn
+from crystal_tutorial import nn, optim
 
 SIZES = [4, 64, 64, 3]
 BATCHES = (80, 4096)
@@ -43,7 +43,7 @@ def best_rate(step, seconds: float, repeats: int) -> float:
 def numpy_step(batch: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     model = nn.MLP(SIZES, rng=rng)
-    opt = nn.Adam(model.parameters(), lr=1e-3)
+    opt = optim.Adam(model.parameters(), lr=1e-3)
     x, y = rng.random((batch, SIZES[0])), rng.standard_normal((batch, SIZES[-1]))
 
     def step():

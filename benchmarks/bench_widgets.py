@@ -44,9 +44,9 @@ def panels():
     from crystal_tutorial.sampling import sample_ddpm
     from crystal_tutorial.torus import load_model, sample_torus
     from crystal_tutorial.training import TrainConfig, build_model, train
+    from crystal_tutorial.viz import nn as viz_nn
     from crystal_tutorial.viz.complexity import render_min_distance_timing
     from crystal_tutorial.viz.diffusion import render_scrubber
-    from crystal_tutorial.viz.figures import nn as viz_nn
     from crystal_tutorial.viz.figures import render_prototype_explorer
     from crystal_tutorial.viz.joint import (
         density_samples,

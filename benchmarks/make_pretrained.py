@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from crystal_tutorial.checkpoint import save
 from crystal_tutorial.crystals import demo_dataset
-from crystal_tutorial.torus import PRETRAINED, TorusConfig, sample_torus, save_model, train_torus
+from crystal_tutorial.torus import PRETRAINED, TorusConfig, sample_torus, train_torus
 from crystal_tutorial.viz.pairwise import format_table, quality
 
 STEPS = 8000
@@ -26,7 +27,7 @@ if __name__ == "__main__":
     history = train_torus(model, demo_dataset(), config)
     print(f"{model!r}: {history.n_steps} steps in {time.perf_counter() - start:.1f} s, "
           f"final loss (mean of last 200 steps) {history.losses[-200:].mean():.4f}")
-    path = save_model(PRETRAINED, model, config, dtype=np.float32)
+    path = save(PRETRAINED, model, config, dtype=np.float32)
     print(f"wrote {path} ({Path(path).stat().st_size / 1024:.1f} KB)")
     rows = []
     for n in (2, 4, 8):

@@ -15,9 +15,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from crystal_tutorial.csp import PRETRAINED_CSP, CSPConfig, save_csp, train_csp  # noqa: E402
+from crystal_tutorial.checkpoint import save  # noqa: E402
+from crystal_tutorial.csp import PRETRAINED_CSP, CSPConfig, train_csp  # noqa: E402
 from crystal_tutorial.datasets import load_benchmark  # noqa: E402
 
 
@@ -43,17 +46,18 @@ def main(argv=None) -> int:
         return {"dataset": args.dataset, "split": "val", "steps": step, "seconds": round(seconds, 1),
                 "steps_per_second": round(step / seconds, 2)}
 
-    def callback(step, loss):
+    def callback(step, history):
         if (step + 1) % 500 == 0:
-            print(f"step {step + 1}: loss {loss:.3f}, {(step + 1) / (time.perf_counter() - start):.1f} steps/s",
+            rate = (step + 1) / (time.perf_counter() - start)
+            print(f"step {step + 1}: loss {history.losses[-1]:.3f}, {rate:.1f} steps/s",
                   flush=True)
         if (step + 1) % args.save_every == 0 and step + 1 < args.steps:
-            save_csp(out.with_name(out.stem + "_partial.npz"), model, config, extra(step + 1))
+            save(out.with_name(out.stem + "_partial.npz"), model, config, extra(step + 1), dtype=np.float32)
         return False
 
     history = train_csp(model, val, config, callback)
-    info = extra(len(history["losses"]))
-    save_csp(out, model, config, info)
+    info = extra(history.n_steps)
+    save(out, model, config, info, dtype=np.float32)
     partial = out.with_name(out.stem + "_partial.npz")
     if partial.exists():
         partial.unlink()

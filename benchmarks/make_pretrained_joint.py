@@ -12,7 +12,8 @@ import time
 
 import numpy as np
 
-from crystal_tutorial.joint_diffusion import PRETRAINED_JOINT, JointConfig, save_joint, train_joint, training_set
+from crystal_tutorial.checkpoint import save
+from crystal_tutorial.joint_diffusion import PRETRAINED_JOINT, JointConfig, train_joint, training_set
 
 STEPS = 16000
 
@@ -28,10 +29,10 @@ def main():
     print(f"{model!r}; {len(data)} training crystals: {', '.join(c.formula for c in data)}")
     start = time.perf_counter()
     history = train_joint(model, data, config)
-    losses = history["losses"]
+    losses = np.column_stack([history.losses] + [history.records[k] for k in ("x", "lattice", "types")])
     print(f"{len(losses)} Adam steps in {time.perf_counter() - start:.0f} s; final loss (mean of last 200) "
           f"total/x/lattice/types = {np.round(losses[-200:].mean(axis=0), 3).tolist()}")
-    path = save_joint(args.out, model, config, dtype=np.float32)
+    path = save(args.out, model, config, dtype=np.float32)
     print(f"saved {path} ({path.stat().st_size / 1024:.0f} KB)")
 
 

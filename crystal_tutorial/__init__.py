@@ -14,20 +14,24 @@ utilities (``files``, ``checks``: any module may import them) where they first f
 - ``cif`` (01): CIF files through ASE.
 - ``datasets`` (09, 10): real binary crystals; perov-5 and carbon-24.
 - ``diffusion`` (02): schedules, the closed-form forward process, the posterior, noise on the torus.
-- ``nn`` (03): layers with hand-written backward, Adam, gradient checks, weights on disk.
+- ``nn`` (03): layers with hand-written backward, time embeddings, gradient checks.
+- ``optim`` (03): Adam, SGD, gradient clipping.
+- ``checkpoint`` (03): weights on disk: one format, one ``save``/``load`` pair for every model.
 - ``models`` (04): the hello-world per-atom MLP.
-- ``training`` (04): its DDPM training loop.
+- ``training`` (04): ``fit``, the training loop of every model, and the MLP's DDPM step.
 - ``sampling`` (05): ancestral DDPM and DDIM.
 - ``physics`` (06): validity, repulsion correction, density, symmetry.
 - ``metrics`` (06): sample reports (valid, unique, novel) with pymatgen's StructureMatcher.
 - ``complexity`` (07): timing harness, power-law fits, the guarded brute force.
 - ``neighbours`` (07): cell-list neighbour search.
 - ``pairwise`` (08): the periodic pairwise denoiser.
-- ``torus`` (08): variance-exploding training and sampling on the torus.
+- ``torus`` (08): variance-exploding training on the torus; ``pc_step``/``pc_sample``, the
+  predictor-corrector sampler of the pairwise, joint and CSP models.
 - ``joint`` (09): the joint denoiser of lattice, atom types and coordinates.
 - ``joint_diffusion`` (09): its training, conditions and classifier-free guidance, sampling.
 - ``csp`` (10): crystal structure prediction (composition given) on perov-5 / carbon-24.
-- ``benchmark`` (10): scoring as the papers do, baselines that learn nothing.
+- ``parallel`` (10): worker processes that cannot hang (signals, a dead worker, a dead parent).
+- ``benchmark`` (10): scoring as the papers do, baselines that learn nothing, the per-structure record.
 
 The notebooks' panels and figures (``viz``):
 

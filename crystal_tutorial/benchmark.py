@@ -17,13 +17,14 @@ Composition validity is ``metrics.valid_composition``: CDVAE's ``smact_validity`
 papers' rule (``rule="pymatgen"`` gives the series' earlier oxidation-state guesses, for comparison), and the
 distance rule uses pymatgen's distance matrix as CDVAE's code does (an atom's own periodic image is
 not counted). The test structures' own validity is reported beside the rates.
-Matching runs in ``processes`` worker processes; results come back in input order (deterministic).
+Matching runs in ``processes`` worker processes (``parallel.map_in_processes``: no inherited signal
+handlers, a dead worker ends the run with ``WorkerDied``, no worker outlives the call); results come back
+in input order (deterministic).
 """
 from __future__ import annotations
 
 import functools
 import warnings
-from multiprocessing import get_context
 
 import numpy as np
 
@@ -40,6 +41,7 @@ from .checks import (
 from .crystals import Crystal
 from .datasets import PEROVSKITE_SITES
 from .metrics import MATCHER_SETTINGS, VALID_STRUCTURE_DISTANCE, structure_matcher, valid_composition
+from .parallel import available_cores, map_in_processes
 
 # Published one-sample results (match rate %, RMSE), trained on the papers' train splits (3x our val).
 # DiffCSP: Jiao et al., "Crystal Structure Prediction by Joint Equivariant Diffusion", NeurIPS 2023,
@@ -139,7 +141,8 @@ def score(predictions, targets, settings: dict | None = None, processes: int = 2
 
     ``predictions[i]`` is a Crystal or a list of k Crystals for ``targets[i]``. ``rms`` and ``dmax`` (the
     largest normalised site distance of the match, ``get_rms_dist()[1]``) are NaN where the matcher finds
-    no match. ``processes`` > 1 spreads the targets over worker processes.
+    no match. ``processes`` > 1 spreads the targets over worker processes (at most
+    ``parallel.available_cores()``: more would only wait for a core).
     """
     targets = list(targets)
     preds = [[p] if isinstance(p, Crystal) else list(p) for p in predictions]
@@ -151,11 +154,12 @@ def score(predictions, targets, settings: dict | None = None, processes: int = 2
         raise ValueError("every target needs the same number k of predictions")
     processes = check_int("processes", processes, 1, 64)
     jobs = [(p, t, dict(MATCHER_SETTINGS if settings is None else settings)) for p, t in zip(preds, targets)]
+    processes = min(int(processes), available_cores())
     if processes == 1 or len(jobs) < 20:
         rows = [_score_row(j) for j in jobs]
     else:
-        with get_context("fork").Pool(processes) as pool:
-            rows = pool.map(_score_row, jobs, chunksize=max(1, len(jobs) // (8 * processes)))
+        rows = map_in_processes(_score_row, jobs, processes, chunksize=max(1, len(jobs) // (8 * processes)),
+                                name="scoring worker")
     return {"rms": np.array([r[0] for r in rows], dtype=float), "valid": np.array([r[1] for r in rows], dtype=bool),
             "target_valid": np.array([r[2] for r in rows], dtype=bool), "dmax": np.array([r[3] for r in rows], dtype=float)}
 
@@ -201,6 +205,78 @@ def summarize(scores: dict, k: int | None = None, stol: float | None = None) -> 
     return {"n": int(len(rms)), "k": int(k), "match_rate": r1, "rmse": e1, f"match_rate_best_of_{k}": rk,
             f"rmse_best_of_{k}": ek, "valid_rate": round(100.0 * float(valid[:, 0].mean()), 2),
             "target_valid_rate": round(100.0 * float(tv.mean()), 2)}
+
+
+# --- the per-structure record: predictions.csv --------------------------------------------------------
+RECORD_FIELDS = ("method", "index", "material_id", "sample", "file", "prediction_valid", "target_valid", "matched",
+                 "rms_dist", "max_dist")
+
+
+def records_csv(scores_by_method: dict, ids, file_of=None) -> str:
+    """The per-structure record of a run as CSV text: one row per method, test structure and sample.
+
+    ``scores_by_method`` maps a method to its :func:`score` dict; ``ids`` are the material_ids of the n
+    structures (``datasets.benchmark_ids``); ``file_of(method, index, sample)`` names the CIF file of the
+    prediction (or None). Columns ``RECORD_FIELDS``: ``index`` the structure's row in the split,
+    ``prediction_valid`` / ``target_valid`` / ``matched`` 1 or 0, ``rms_dist`` and ``max_dist``
+    (``get_rms_dist``'s two numbers, normalised by (V / N)^(1/3)) written exactly (``repr``), empty where
+    nothing matched. :func:`scores_from_csv` reads it back; ``summarize`` of that gives the aggregates.
+    """
+    import csv
+    import io
+    ids = [str(i) for i in ids]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(RECORD_FIELDS)
+    for method, s in scores_by_method.items():          # loop over methods, structures, samples
+        rms, dmax, valid, tv = s["rms"], s["dmax"], s["valid"], s["target_valid"]
+        if rms.shape[0] != len(ids):
+            raise ValueError(f"ids must name the {rms.shape[0]} scored structures, got {len(ids)}")
+        for i in range(rms.shape[0]):
+            for j in range(rms.shape[1]):
+                matched = not np.isnan(rms[i, j])
+                writer.writerow([method, i, ids[i], j, "" if file_of is None else file_of(method, i, j),
+                                 int(valid[i, j]), int(tv[i]), int(matched),
+                                 repr(float(rms[i, j])) if matched else "", repr(float(dmax[i, j])) if matched else ""])
+    return out.getvalue()
+
+
+def scores_from_csv(text: str) -> dict:
+    """``{method: scores}`` rebuilt from :func:`records_csv` text (``predictions.csv``), methods in file order.
+
+    Each scores dict is what :func:`score` returned ("rms", "dmax", "valid": (n, k); "target_valid": (n,)),
+    so ``summarize(scores_from_csv(text)[method])`` re-scores a run from its record. A record that is not
+    complete and consistent (a missing or repeated row, a target validity that differs between samples,
+    ``matched`` without a distance) raises ValueError naming the row.
+    """
+    import csv
+    import io
+    reader = csv.DictReader(io.StringIO(text))
+    if tuple(reader.fieldnames or ()) != RECORD_FIELDS:
+        raise ValueError(f"a predictions.csv record needs the columns {RECORD_FIELDS}, got {reader.fieldnames}")
+    rows = {}
+    for line, row in enumerate(reader, start=2):       # loop over rows; line 1 is the header
+        try:
+            i, j = int(row["index"]), int(row["sample"])
+            flags = [{"1": True, "0": False}[row[f]] for f in ("prediction_valid", "target_valid", "matched")]
+            dist = [float(row[f]) if flags[2] else float("nan") for f in ("rms_dist", "max_dist")]
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ValueError(f"predictions.csv line {line} cannot be read: {exc!r}") from None
+        if i < 0 or j < 0 or (i, j) in rows.get(row["method"], {}):
+            raise ValueError(f"predictions.csv line {line}: index {i}, sample {j} is negative or repeated")
+        rows.setdefault(row["method"], {})[i, j] = (*flags, *dist)
+    out = {}
+    for method, cells in rows.items():
+        n, k = max(i for i, _ in cells) + 1, max(j for _, j in cells) + 1
+        if len(cells) != n * k:
+            raise ValueError(f"predictions.csv: {method!r} has {len(cells)} rows, expected {n} structures x {k} samples")
+        grid = np.array([[cells[i, j] for j in range(k)] for i in range(n)], dtype=float)  # (n, k, 5)
+        tv = grid[:, :, 1].astype(bool)                                                 # (n, k)
+        if np.any(tv != tv[:, :1]):
+            raise ValueError(f"predictions.csv: {method!r} gives one target two validities")
+        out[method] = {"rms": grid[:, :, 3], "dmax": grid[:, :, 4], "valid": grid[:, :, 0].astype(bool),
+                       "target_valid": tv[:, 0]}
+    return out
 
 
 # --- baselines that learn nothing ----------------------------------------------------------------
@@ -351,7 +427,10 @@ def run_table(dataset: str, n_test: int, k: int = 1, seed: int = 0, model=None, 
     n_test = check_int("n_test", n_test, 1, MAX_N_TEST)
     k, seed = check_int("k", k, 1, 100), check_seed("seed", seed)
     processes = check_int("processes", processes, 1, 64)
-    targets = load_benchmark(dataset, "test")[:n_test] if targets is None else list(targets)[:n_test]
+    pool = load_benchmark(dataset, "test") if targets is None else list(targets)
+    if n_test > len(pool):
+        raise ValueError(f"n_test must be an integer in 1..{len(pool)} (the structures to score), got {n_test!r}")
+    targets = pool[:n_test]
     train = val_split(dataset, "train")
     out = {"results": {}, "predictions": {}, "scores": {}, "seconds": {}}
     for name in (methods or method_names(dataset)):          # loop over table rows

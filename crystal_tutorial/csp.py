@@ -17,22 +17,23 @@ on the torus, predictor-corrector sampling (``torus.py``; Song et al. 2021, Algo
 """
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import checkpoint
 from .checks import check_config_fields
 from .crystals import Crystal
-from .diffusion import cosine_schedule, geometric_sigmas, ve_sample
-from .files import atomic_path
+from .diffusion import ve_sample
 from .joint import HELMERT, JointDenoiser, lattice_params, params_to_lattice
-from .joint_diffusion import Z_CLIP
+from .joint_diffusion import build_denoiser, check_dataset, ddpm_step_from_x0, noise_schedules, predicted_z0
+from .joint_diffusion import encode as encode_joint
 from .models import masked_mse
-from .nn import Adam, blas_threads, load_checkpoint, save_checkpoint
+from .nn import blas_threads
 from .pbc import wrap
-from .torus import score_norm, score_target
+from .torus import pc_sample, score_norm, score_target
+from .training import History, fit
 
 DATA = Path(__file__).resolve().parent / "data"
 PRETRAINED_CSP = {"perov_5": DATA / "csp_perov_5.npz", "carbon_24": DATA / "csp_carbon_24.npz"}
@@ -69,85 +70,57 @@ class CSPConfig:
 
     def build_model(self, dataset) -> JointDenoiser:
         """A fresh JointDenoiser (condition = the one "lattice given" flag) normalised to ``dataset``."""
-        dataset = _check_dataset(dataset)
-        vocab = sorted({int(z) for c in dataset for z in c.numbers})
+        dataset = check_dataset(dataset)
         p = lattice_params(np.stack([c.lattice for c in dataset]))          # (S, 6)
         u = np.concatenate([p[:, :3] @ HELMERT.T, p[:, 3:]], axis=1)         # (S, 6) size, shape, cosines
-        return JointDenoiser(vocab, 1, u.mean(axis=0), np.maximum(u.std(axis=0), self.min_scale), self.n_freq,
-                             self.n_rbf, self.embed, self.hidden, self.sigma_min, self.sigma_max,
-                             rng=np.random.default_rng(self.seed))
-
-
-def _check_dataset(dataset) -> list:
-    dataset = list(dataset)
-    if not dataset or not all(isinstance(c, Crystal) and c.n_atoms >= 2 for c in dataset):
-        raise ValueError("dataset must be a non-empty list of Crystals with at least 2 atoms each")
-    return dataset
+        return build_denoiser(self, dataset, lambda vocab_size: 1, u.mean(axis=0),
+                              np.maximum(u.std(axis=0), self.min_scale))
 
 
 def encode(model: JointDenoiser, crystals):
-    """Padded arrays: frac (S, N, 3), mask (S, N), normalised lattice z (S, 6), one-hot types (S, N, V)."""
-    crystals = _check_dataset(crystals)
-    S, N, V = len(crystals), max(c.n_atoms for c in crystals), model.vocab_size
-    x0, mask, onehot = np.zeros((S, N, 3)), np.zeros((S, N), dtype=bool), np.zeros((S, N, V))
-    for s, c in enumerate(crystals):  # loop over structures
-        unknown = set(c.numbers.tolist()) - set(model.vocab.tolist())
-        if unknown:
-            raise ValueError(f"crystals[{s}] ({c.formula}) has elements {sorted(unknown)} outside the model's vocabulary")
-        x0[s, :c.n_atoms], mask[s, :c.n_atoms] = wrap(c.frac_coords), True
-        onehot[s, np.arange(c.n_atoms), np.searchsorted(model.vocab, c.numbers)] = 1.0
-    z0 = model.params_to_z(lattice_params(np.stack([c.lattice for c in crystals])))  # (S, 6)
-    return x0, mask, z0, onehot
+    """``joint_diffusion.encode`` with the lattice normalised:
+    frac (S, N, 3), mask (S, N), z (S, 6), one-hot (S, N, V)."""
+    frac, mask, lat, onehot = encode_joint(model, crystals)
+    return frac, mask, model.params_to_z(lat), onehot
 
 
-def train_csp(model: JointDenoiser, dataset, config: CSPConfig | None = None, callback=None) -> dict:
-    """Train coordinates (and lattice) with the composition given; {"losses": (steps, 3) [total, x, lattice], "seconds"}.
+def csp_step(model: JointDenoiser, data, schedules, config: CSPConfig, rng):
+    """One training step with the composition given: (loss, dL/d(outputs), {"x", "lattice"}).
 
-    Each step: B structures with replacement, trimmed to the batch's largest cell; random translation;
-    t ~ U{1..T}; VE noise on x; the lattice noised (c = 0) or given clean (c = 1, no lattice loss).
-    ``callback(step, loss)`` returning True stops early. Budgets are in steps.
+    B structures with replacement from ``data`` (:func:`encode`'s arrays), trimmed to the batch's
+    largest cell; random translation; t ~ U{1..T}; VE noise on x; the lattice noised (c = 0) or given
+    clean (c = 1, no lattice loss). ``schedules`` = ``joint_diffusion.noise_schedules(model, T)``.
     """
+    frac, mask, z0_all, onehot_all = data
+    sigmas, sched = schedules
+    idx = rng.integers(0, len(frac), size=config.batch_size)
+    B, N = len(idx), int(mask[idx].sum(axis=1).max())
+    m, onehot = mask[idx, :N], onehot_all[idx, :N]
+    x0 = wrap(frac[idx, :N] + rng.random((B, 1, 3)))         # (B, N, 3) random translation
+    t = rng.integers(1, config.T + 1, size=B)
+    x, dx = ve_sample(x0, sigmas[t], rng)                    # (B, N, 3) noisy coordinates
+    z0, eps_l = z0_all[idx], rng.standard_normal((B, 6))
+    ab = sched.alpha_bars[t][:, None]
+    given = rng.random(B) < config.p_true_lattice            # (B,) rows that see the clean lattice
+    zt = np.where(given[:, None], z0, np.sqrt(ab) * z0 + np.sqrt(1 - ab) * eps_l)  # (B, 6)
+    out_x, out_l, out_a = model.forward(x, zt, onehot, sigmas[t], given[:, None].astype(float), m)
+    loss_x, g_x = masked_mse(out_x, score_target(dx, sigmas[t], m), m)
+    w = (~given).astype(float)[:, None]                      # lattice loss only where it was noised
+    n_l = max(w.sum() * 6, 1.0)
+    loss_l = float(np.sum(w * (out_l - eps_l) ** 2) / n_l)
+    grads = (g_x, 2 * w * (out_l - eps_l) / n_l, np.zeros_like(out_a))  # no type loss: types are given
+    return loss_x + loss_l, grads, {"x": loss_x, "lattice": loss_l}
+
+
+def train_csp(model: JointDenoiser, dataset, config: CSPConfig | None = None, callback=None) -> History:
+    """Train coordinates (and lattice) with the composition given: ``training.fit`` with :func:`csp_step`;
+    returns a ``training.History`` (``records["x"]``, ``["lattice"]``). Budgets are in steps."""
     config = CSPConfig() if config is None else config
     if not isinstance(model, JointDenoiser) or model.cond_dim != 1:
         raise TypeError("model must be a JointDenoiser with cond_dim = 1 (from CSPConfig.build_model)")
-    x0_all, mask_all, z0_all, onehot_all = encode(model, dataset)
-    counts = mask_all.sum(axis=1)
-    sigmas, sched = geometric_sigmas(config.T, model.sigma_min, model.sigma_max), cosine_schedule(config.T)
-    rng = np.random.default_rng([config.seed, 10])
-    optimizer = Adam(model.parameters(), lr=config.lr)
-    from tqdm.auto import tqdm
-    bar = tqdm(total=config.max_steps, desc="training CSP model", disable=not config.progress, leave=False)
-    losses, seconds, start = [], [], time.perf_counter()
-    with blas_threads(config.blas_threads):
-        for step in range(config.max_steps):
-            optimizer.lr = 0.5 * config.lr * (1 + np.cos(np.pi * step / config.max_steps))
-            idx = rng.integers(0, len(x0_all), size=config.batch_size)
-            B, N = len(idx), int(counts[idx].max())
-            m, onehot = mask_all[idx, :N], onehot_all[idx, :N]
-            x0 = wrap(x0_all[idx, :N] + rng.random((B, 1, 3)))   # (B, N, 3) random translation
-            t = rng.integers(1, config.T + 1, size=B)
-            x, dx = ve_sample(x0, sigmas[t], rng)                  # (B, N, 3) noisy coordinates
-            z0, eps_l = z0_all[idx], rng.standard_normal((B, 6))
-            ab = sched.alpha_bars[t][:, None]
-            given = rng.random(B) < config.p_true_lattice          # (B,) rows that see the clean lattice
-            zt = np.where(given[:, None], z0, np.sqrt(ab) * z0 + np.sqrt(1 - ab) * eps_l)  # (B, 6)
-            out_x, out_l, out_a = model.forward(x, zt, onehot, sigmas[t], given[:, None].astype(float), m)
-            loss_x, g_x = masked_mse(out_x, score_target(dx, sigmas[t], m), m)
-            w = (~given).astype(float)[:, None]                    # lattice loss only where it was noised
-            n_l = max(w.sum() * 6, 1.0)
-            loss_l = float(np.sum(w * (out_l - eps_l) ** 2) / n_l)
-            loss = loss_x + loss_l
-            if not np.isfinite(loss):
-                raise FloatingPointError(f"training diverged at step {step}; lower lr = {config.lr:g}")
-            model.backward(g_x, 2 * w * (out_l - eps_l) / n_l, np.zeros_like(out_a))
-            optimizer.step(model.gradients())
-            losses.append((loss, loss_x, loss_l))
-            seconds.append(time.perf_counter() - start)
-            bar.update(1)
-            if callback is not None and callback(step, loss):
-                break
-    bar.close()
-    return {"losses": np.array(losses), "seconds": np.array(seconds)}
+    data, schedules = encode(model, dataset), noise_schedules(model, config.T)
+    return fit(lambda rng: csp_step(model, data, schedules, config, rng), model, config, callback,
+               rng=np.random.default_rng([config.seed, 10]), desc="training CSP model")
 
 
 def coordinate_loss(model: JointDenoiser, crystals, seed: int = 0, T: int = 100) -> float:
@@ -156,7 +129,7 @@ def coordinate_loss(model: JointDenoiser, crystals, seed: int = 0, T: int = 100)
     same held-out batch; no parameters change."""
     x0, m, z0, onehot = encode(model, crystals)
     rng = np.random.default_rng([seed, 11])
-    sigmas = geometric_sigmas(T, model.sigma_min, model.sigma_max)
+    sigmas, _ = noise_schedules(model, T)
     B = len(x0)
     t = rng.integers(1, T + 1, size=B)
     x, dx = ve_sample(wrap(x0 + rng.random((B, 1, 3))), sigmas[t], rng)
@@ -166,37 +139,25 @@ def coordinate_loss(model: JointDenoiser, crystals, seed: int = 0, T: int = 100)
 
 
 def _sample_chunk(model, crystals, rng, lattice, T, corrector_steps, temperature):
-    x_true, m, z_true, onehot = encode(model, crystals)
-    S, N, _ = x_true.shape
-    sigmas, sched = geometric_sigmas(T, model.sigma_min, model.sigma_max), cosine_schedule(T)
+    _, m, z_true, onehot = encode(model, crystals)
+    S, N = m.shape
+    sigmas, sched = noise_schedules(model, T)
     given = lattice == "true"
     cond = np.full((S, 1), float(given))
-    g = 1.0 / temperature
     x = rng.random((S, N, 3))                                  # (S, N, 3) uniform on the torus
     z = z_true.copy() if given else rng.standard_normal((S, 6))  # (S, 6) lattice: given or from the prior
 
-    def score(x, z, t):
+    def score(x, t):
         sig = np.full(S, sigmas[t])
         ox, ol, _ = model.forward(x, z, onehot, sig, cond, m)
-        return score_norm(sig)[:, None, None] * ox, ol
+        return score_norm(sig)[:, None, None] * ox, ol         # score, predicted lattice noise
 
-    for t in range(T, 0, -1):                                  # loop over steps, not atoms
-        for _ in range(corrector_steps):                       # Langevin corrector on coordinates
-            e = sigmas[t] ** 2 / g
-            s, _ = score(x, z, t)
-            x = wrap(x + e * g * s + np.sqrt(2 * e) * rng.standard_normal(x.shape))
-        s, eps_l = score(x, z, t)
-        var = sigmas[t] ** 2 - sigmas[t - 1] ** 2
-        x = x + var * g * s                                    # reverse-diffusion predictor
-        if not given:  # DDPM step through the clipped predicted z_0 (as joint_diffusion.sample_joint)
-            ab, c1, c2 = sched.alpha_bars[t], sched.posterior_mean_coef1[t], sched.posterior_mean_coef2[t]
-            z0 = np.clip((z - np.sqrt(1 - ab) * eps_l) / np.sqrt(ab), -Z_CLIP, Z_CLIP)
-            z = c1 * z0 + c2 * z
-            if t > 1:
-                z = z + np.sqrt(sched.posterior_variance[t]) * rng.standard_normal(z.shape)
-        if t > 1:
-            x = x + np.sqrt(var) * rng.standard_normal(x.shape)
-        x = wrap(x)
+    def lattice_step(t, eps_l):  # DDPM step through the clipped predicted z_0 (as joint_diffusion.sample_joint)
+        nonlocal z
+        if not given:
+            z = ddpm_step_from_x0(z, predicted_z0(z, eps_l, sched, t), sched, t, rng)
+
+    x = pc_sample(x, sigmas, score, rng, temperature, corrector_steps, before_noise=lattice_step)
     lattices = np.stack([c.lattice for c in crystals]) if given else safe_lattice(model.z_to_params(z))
     return [Crystal(L, x[s, :c.n_atoms], c.numbers) for s, (L, c) in enumerate(zip(lattices, crystals))]
 
@@ -235,7 +196,7 @@ def sample_csp(model: JointDenoiser, targets, rng, lattice: str = "generated", T
         raise ValueError(f"temperature must be a positive number, got {temperature!r}")
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
-    targets = _check_dataset(targets)
+    targets = check_dataset(targets)
     order = np.argsort([c.n_atoms for c in targets], kind="stable")  # chunks of similar size: less padding
     out = [None] * len(targets)
     with blas_threads(1):
@@ -247,18 +208,9 @@ def sample_csp(model: JointDenoiser, targets, rng, lattice: str = "generated", T
     return out
 
 
-def save_csp(path, model: JointDenoiser, config: CSPConfig | None = None, extra: dict | None = None) -> Path:
-    """Weights (float32), architecture and CSPConfig in one ``.npz``, written atomically."""
-    if not isinstance(model, JointDenoiser):
-        raise TypeError(f"model must be a JointDenoiser, got {type(model).__name__}")
-    path = Path(path)
-    meta = {"model": model.config(), "train": asdict(config) if config is not None else None, "extra": extra or {}}
-    with atomic_path(path) as tmp:
-        save_checkpoint(tmp, model, meta, np.float32)
-    return path
-
-
 def load_csp(path="perov_5"):
-    """``(model, meta)`` from a ``save_csp`` file or the shipped weights' dataset name ("perov_5", "carbon_24")."""
+    """``(model, meta)`` from a ``checkpoint.save`` file of a CSP model, or the shipped weights' dataset name
+    ("perov_5", "carbon_24"); ``meta["train"]`` is the CSPConfig as a dict, ``meta["extra"]`` what training
+    recorded (steps, seconds)."""
     path = PRETRAINED_CSP.get(path, path) if isinstance(path, str) else path
-    return load_checkpoint(path, lambda meta: JointDenoiser(**meta["model"]), "CSP model")
+    return checkpoint.load(path, JointDenoiser, "CSP model")

@@ -22,26 +22,27 @@ model exactly, w = 1 the conditional one, w > 1 pushes harder towards the condit
 """
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import checkpoint
 from .checks import check_config_fields
 from .crystals import Crystal
 from .datasets import binary_dataset
 from .diffusion import cosine_schedule, geometric_sigmas, ve_sample
-from .joint import JointDenoiser, lattice_params, params_to_lattice
+from .joint import HELMERT, JointDenoiser, lattice_params, params_to_lattice
 from .models import masked_mse
-from .nn import Adam, blas_threads, load_checkpoint, save_checkpoint
 from .pbc import wrap
 from .sampling import check_model_T
-from .torus import score_norm, score_target
+from .torus import pc_sample, score_norm, score_target
+from .training import History, fit, pad_batch
 
-__all__ = ["JointConfig", "training_set", "condition_vector", "train_joint", "guided_outputs", "sample_joint",
-           "save_joint", "load_joint", "prototype_key", "species_match", "trained_density_range",
-           "lattice_params", "params_to_lattice", "PRETRAINED_JOINT"]
+__all__ = ["JointConfig", "training_set", "condition_vector", "encode", "build_denoiser", "joint_step",
+           "train_joint", "guided_outputs", "ddpm_step_from_x0", "predicted_z0", "sample_joint", "load_joint",
+           "prototype_key", "species_match", "trained_density_range", "lattice_params", "params_to_lattice",
+           "PRETRAINED_JOINT"]
 
 PRETRAINED_JOINT = Path(__file__).resolve().parent / "data" / "joint_binary.npz"
 DENSITY_REF = 4.0     # g/cm^3: the density feature is log(D / 4) / 1.0, about -1.4 .. 1 on the data
@@ -99,17 +100,33 @@ class JointConfig:
 
     def build_model(self, dataset) -> JointDenoiser:
         """A fresh JointDenoiser whose vocabulary and lattice normalisation come from ``dataset``."""
-        vocab = sorted({int(z) for c in dataset for z in c.numbers})
-        from .joint import HELMERT
         size = np.array([HELMERT[0] @ np.log(np.linalg.norm(c.lattice, axis=1)) for c in dataset])  # (S,)
         spread = np.sqrt(size.var() + 3 * self.strain ** 2 / 3)  # data and strain (U(-s, s) has variance s^2/3)
         shift = np.r_[size.mean(), [0.0] * 5]
         scale = np.r_[max(spread, 0.05), [self.shape_scale] * 5]
-        return JointDenoiser(vocab, len(vocab) + 3, shift, scale, self.n_freq, self.n_rbf, self.embed,
-                             self.hidden, self.sigma_min, self.sigma_max, rng=np.random.default_rng(self.seed))
+        return build_denoiser(self, dataset, lambda vocab_size: vocab_size + 3, shift, scale)
 
 
-def _schedules(model, T):
+def check_dataset(dataset) -> list:
+    """``dataset`` as a list, checked: a non-empty list of Crystals with at least 2 atoms each."""
+    dataset = list(dataset)
+    if not dataset or not all(isinstance(c, Crystal) and c.n_atoms >= 2 for c in dataset):
+        raise ValueError("dataset must be a non-empty list of Crystals with at least 2 atoms each")
+    return dataset
+
+
+def build_denoiser(config, dataset, cond_dim, lat_shift, lat_scale) -> JointDenoiser:
+    """A fresh JointDenoiser of ``config``'s architecture (JointConfig or CSPConfig; weights from its seed)
+    over the elements of ``dataset``; ``cond_dim(V)`` gives the condition width for a vocabulary of V."""
+    vocab = sorted({int(z) for c in check_dataset(dataset) for z in c.numbers})
+    return JointDenoiser(vocab, cond_dim(len(vocab)), lat_shift, lat_scale, config.n_freq, config.n_rbf,
+                         config.embed, config.hidden, config.sigma_min, config.sigma_max,
+                         rng=np.random.default_rng(config.seed))
+
+
+def noise_schedules(model, T: int):
+    """The T-step noise of a joint denoiser: coordinate sigmas (T + 1,) (``geometric_sigmas``, sigmas[0] = 0)
+    and the cosine DDPM schedule of lattice and types; step t pairs sigmas[t] with alpha_bar_t."""
     return geometric_sigmas(T, model.sigma_min, model.sigma_max), cosine_schedule(T)
 
 
@@ -151,88 +168,83 @@ def condition_vector(model, density=None, elements=None, n: int = 1) -> np.ndarr
     return c
 
 
-def _encode(model, dataset):
-    """Padded arrays of the training set: x0 (S, N, 3), mask (S, N), lattice params (S, 6), one-hot (S, N, V)."""
-    from .training import pad_batch
-    x0, mask = pad_batch(dataset)
-    lat = lattice_params(np.stack([c.lattice for c in dataset]))  # (S, 6)
-    onehot = np.zeros(mask.shape + (model.vocab_size,))
-    for s, c in enumerate(dataset):  # loop over structures
+def encode(model: JointDenoiser, crystals):
+    """Padded arrays of a batch of crystals for the joint denoiser (joint and CSP modes alike):
+    frac (S, N, 3) in [0, 1), mask (S, N), lattice parameters (S, 6) (``lattice_params``) and one-hot
+    types (S, N, V) over the model's vocabulary; padded atoms are 0."""
+    crystals = check_dataset(crystals)
+    frac, mask = pad_batch(crystals)                          # (S, N, 3), (S, N)
+    lat = lattice_params(np.stack([c.lattice for c in crystals]))  # (S, 6)
+    onehot = np.zeros(mask.shape + (model.vocab_size,))      # (S, N, V)
+    for s, c in enumerate(crystals):  # loop over structures
         unknown = set(c.numbers.tolist()) - set(model.vocab.tolist())
         if unknown:
-            raise ValueError(f"dataset[{s}] ({c.formula}) has elements {sorted(unknown)} outside the vocabulary")
+            raise ValueError(f"dataset[{s}] ({c.formula}) has elements {sorted(unknown)} outside the model's "
+                             "vocabulary")
         onehot[s, np.arange(c.n_atoms), np.searchsorted(model.vocab, c.numbers)] = 1.0
-    mass = np.array([c.density * c.volume for c in dataset])  # (S,) density x volume, g/cm^3 Å^3
-    return x0, mask, lat, onehot, mass
+    return wrap(frac), mask, lat, onehot
 
 
-def train_joint(model: JointDenoiser, dataset, config: JointConfig | None = None, callback=None) -> dict:
-    """Train the three heads together; returns {"losses": (steps, 4) [total, x, lattice, types], "seconds"}.
+def training_condition(model, density, onehot, p_drop: float, rng) -> np.ndarray:
+    """c (B, V + 3) of a training batch: its density and chemical system, each part dropped (set to 0)
+    with probability ``p_drop``, independently, so that one network learns p(x | c) and p(x)."""
+    B = len(onehot)
+    cond = np.concatenate([condition_vector(model, density, n=B)[:, :2], np.zeros((B, model.vocab_size + 1))],
+                          axis=1)
+    cond[:, 2:-1] = onehot.max(axis=1)                       # chemical system: elements present
+    cond[:, -1] = 1.0
+    cond[:, :2] *= (rng.random(B) >= p_drop)[:, None]        # drop the density ...
+    cond[:, 2:] *= (rng.random(B) >= p_drop)[:, None]        # ... and the system, independently
+    return cond
 
-    Each step: B structures with replacement; random translation; random scale s = exp(U(-strain,
-    strain)) of the cell (so the density condition varies continuously); t ~ U{1..T}; noise on all
-    three parts; condition parts dropped with probability ``p_drop`` each. ``callback(step, loss)``
-    returning True stops early.
+
+def joint_step(model: JointDenoiser, data, schedules, config: JointConfig, rng):
+    """One training step of the three heads together: (loss, dL/d(outputs), {"x", "lattice", "types"}).
+
+    B structures with replacement from ``data`` (``encode``'s arrays and the masses (S,)), ``schedules``
+    = (sigmas (T + 1,), the cosine DDPM schedule) of :func:`noise_schedules`; random
+    translation; random scale exp(U(-strain, strain)) of the cell (so the density condition varies
+    continuously); t ~ U{1..T}; noise on all three parts; the condition parts dropped at random.
     """
+    frac, mask, lat, onehot, mass = data
+    sigmas, sched = schedules
+    idx = rng.integers(0, len(frac), size=config.batch_size)
+    B, m, a0 = len(idx), mask[idx], onehot[idx]
+    x0 = wrap(frac[idx] + rng.random((B, 1, 3)))             # (B, N, 3) random translation
+    lat0 = lat[idx].copy()
+    lat0[:, :3] += rng.uniform(-config.strain, config.strain, size=B)[:, None]  # (B, 6) lengths times e^u
+    cond = training_condition(model, mass[idx] / np.abs(np.linalg.det(params_to_lattice(lat0))), a0,
+                              config.p_drop, rng)
+    t = rng.integers(1, config.T + 1, size=B)
+    x, dx = ve_sample(x0, sigmas[t], rng)                    # (B, N, 3) noisy coordinates
+    z0 = model.params_to_z(lat0)                             # (B, 6) normalised lattice
+    eps_l, eps_a = rng.standard_normal(z0.shape), rng.standard_normal(a0.shape) * m[..., None]
+    ab = sched.alpha_bars[t]
+    zt = np.sqrt(ab)[:, None] * z0 + np.sqrt(1 - ab)[:, None] * eps_l                # (B, 6)
+    at = np.sqrt(ab)[:, None, None] * a0 + np.sqrt(1 - ab)[:, None, None] * eps_a    # (B, N, V)
+    out_x, out_l, out_a = model.forward(x, zt, at, sigmas[t], cond, m)
+    loss_x, g_x = masked_mse(out_x, score_target(dx, sigmas[t], m), m)
+    loss_l = float(np.mean((out_l - eps_l) ** 2))            # the lattice head predicts eps
+    diff_a = (out_a - a0) * m[..., None]                     # the type head predicts the clean one-hot a_0,
+    loss_a = float(np.sum(diff_a ** 2) / m.sum())            # squared error summed over V, mean over atoms
+    grads = (g_x, config.weight_lattice * 2 * (out_l - eps_l) / out_l.size, config.weight_types * 2 * diff_a / m.sum())
+    loss = loss_x + config.weight_lattice * loss_l + config.weight_types * loss_a
+    return loss, grads, {"x": loss_x, "lattice": loss_l, "types": loss_a}
+
+
+def train_joint(model: JointDenoiser, dataset, config: JointConfig | None = None, callback=None) -> History:
+    """Train the three heads together: ``training.fit`` with :func:`joint_step`; returns a ``training.History``
+    (``history.records["x"]``, ``["lattice"]``, ``["types"]``: the three losses). ``callback(step, history)``
+    returning True stops early."""
     config = JointConfig() if config is None else config
     if not isinstance(model, JointDenoiser):
         raise TypeError(f"model must be a JointDenoiser, got {type(model).__name__}")
-    dataset = list(dataset)
-    if not dataset or not all(isinstance(c, Crystal) and c.n_atoms >= 2 for c in dataset):
-        raise ValueError("dataset must be a non-empty list of Crystals with at least 2 atoms each")
-    x0_all, mask_all, lat_all, onehot_all, mass_all = _encode(model, dataset)
-    sigmas, sched = _schedules(model, config.T)
-    rng = np.random.default_rng([config.seed, 1])
-    optimizer = Adam(model.parameters(), lr=config.lr)
-    from tqdm.auto import tqdm
-    bar = tqdm(total=config.max_steps, desc="training joint model", disable=not config.progress, leave=False)
-    losses, seconds, start = [], [], time.perf_counter()
-    with blas_threads(config.blas_threads):
-        for step in range(config.max_steps):
-            optimizer.lr = 0.5 * config.lr * (1 + np.cos(np.pi * step / config.max_steps))
-            idx = rng.integers(0, len(dataset), size=config.batch_size)
-            B = len(idx)
-            m, onehot = mask_all[idx], onehot_all[idx]
-            x0 = wrap(x0_all[idx] + rng.random((B, 1, 3)))   # (B, N, 3) random translation
-            u = rng.uniform(-config.strain, config.strain, size=B)  # log scale of the cell
-            lat0 = lat_all[idx].copy()
-            lat0[:, :3] += u[:, None]                        # (B, 6) all lengths times e^u
-            density = mass_all[idx] / np.abs(np.linalg.det(params_to_lattice(lat0)))
-            cond = np.concatenate([condition_vector(model, density, n=B)[:, :2],
-                                   np.zeros((B, model.vocab_size + 1))], axis=1)
-            cond[:, 2:-1] = onehot.max(axis=1)               # chemical system: elements present
-            cond[:, -1] = 1.0
-            cond[:, :2] *= (rng.random(B) >= config.p_drop)[:, None]   # drop the density ...
-            cond[:, 2:] *= (rng.random(B) >= config.p_drop)[:, None]   # ... and the system, independently
-            t = rng.integers(1, config.T + 1, size=B)
-            x, dx = ve_sample(x0, sigmas[t], rng)            # (B, N, 3) noisy coordinates
-            z0 = model.params_to_z(lat0)                     # (B, 6) normalised lattice
-            eps_l, eps_a = rng.standard_normal(z0.shape), rng.standard_normal(onehot.shape) * m[..., None]
-            ab = sched.alpha_bars[t]
-            zt = np.sqrt(ab)[:, None] * z0 + np.sqrt(1 - ab)[:, None] * eps_l
-            at = np.sqrt(ab)[:, None, None] * onehot + np.sqrt(1 - ab)[:, None, None] * eps_a
-            out_x, out_l, out_a = model.forward(x, zt, at, sigmas[t], cond, m)
-            loss_x, g_x = masked_mse(out_x, score_target(dx, sigmas[t], m), m)
-            loss_l = float(np.mean((out_l - eps_l) ** 2))
-            g_l = config.weight_lattice * 2 * (out_l - eps_l) / out_l.size
-            diff_a = (out_a - onehot) * m[..., None]       # types: the network predicts the clean one-hot x_0
-            n_a = m.sum()                                   # squared error summed over V, averaged over atoms
-            loss_a = float(np.sum(diff_a ** 2) / n_a)
-            g_a = config.weight_types * 2 * diff_a / n_a
-            loss = loss_x + config.weight_lattice * loss_l + config.weight_types * loss_a
-            if not np.isfinite(loss):
-                raise FloatingPointError(f"training diverged at step {step}; lower lr = {config.lr:g}")
-            model.backward(g_x, g_l, g_a)
-            optimizer.step(model.gradients())
-            losses.append((loss, loss_x, loss_l, loss_a))
-            seconds.append(time.perf_counter() - start)
-            bar.update(1)
-            if step % 50 == 0:
-                bar.set_postfix(loss=f"{np.mean([row[0] for row in losses[-50:]]):.3f}")
-            if (callback is not None and callback(step, loss)) or seconds[-1] >= config.max_seconds:
-                break
-    bar.close()
-    return {"losses": np.array(losses), "seconds": np.array(seconds)}
+    dataset = check_dataset(dataset)
+    mass = np.array([c.density * c.volume for c in dataset])  # (S,) density x volume, g/cm^3 Å^3
+    data = (*encode(model, dataset), mass)
+    schedules = noise_schedules(model, config.T)
+    return fit(lambda rng: joint_step(model, data, schedules, config, rng), model, config, callback,
+               rng=np.random.default_rng([config.seed, 1]), desc="training joint model")
 
 
 def guided_outputs(model, x, zt, at, sigma, cond, mask=None, guidance: float = 1.0):
@@ -251,6 +263,22 @@ def guided_outputs(model, x, zt, at, sigma, cond, mask=None, guidance: float = 1
     both = model.forward(np.concatenate([x, x]), np.concatenate([zt, zt]), np.concatenate([at, at]),
                          np.concatenate([sigma, sigma]), np.concatenate([cond, uncond]), m2)
     return tuple(o[B:] + guidance * (o[:B] - o[B:]) for o in both)
+
+
+def predicted_z0(z, eps, sched, t: int) -> np.ndarray:
+    """The clean normalised lattice predicted from z_t and the predicted noise, clipped to the data range
+    (Ho et al.'s clip_denoised): z0_hat = (z_t - sqrt(1 - abar_t) eps) / sqrt(abar_t), within +-Z_CLIP."""
+    ab = sched.alpha_bars[t]
+    return np.clip((z - np.sqrt(1 - ab) * eps) / np.sqrt(ab), -Z_CLIP, Z_CLIP)
+
+
+def ddpm_step_from_x0(v, v0_hat, sched, t: int, rng) -> np.ndarray:
+    """One ancestral DDPM step written through the predicted clean value (Ho et al. 2020, eq. 7 and
+    Algorithm 2): v_{t-1} = coef1_t v0_hat + coef2_t v_t + sqrt(beta~_t) z, without z at t = 1."""
+    v = sched.posterior_mean_coef1[t] * v0_hat + sched.posterior_mean_coef2[t] * v
+    if t > 1:
+        v = v + np.sqrt(sched.posterior_variance[t]) * rng.standard_normal(v.shape)
+    return v
 
 
 def sample_joint(model: JointDenoiser, n_atoms: int, n_samples: int, rng, density=None, elements=None,
@@ -288,49 +316,34 @@ def sample_joint(model: JointDenoiser, n_atoms: int, n_samples: int, rng, densit
     cond = condition_vector(model, density, elements, n=S)
     guided_outputs(model, np.zeros((1, 2, 3)), np.zeros((1, 6)), np.zeros((1, 2, V)), np.ones(1), cond[:1],
                    guidance=guidance)                        # validates guidance before the loop
-    sigmas, sched = _schedules(model, T)
-    g = 1.0 / temperature
+    sigmas, sched = noise_schedules(model, T)
     x = rng.random((S, N, 3))                                # (S, N, 3) uniform on the torus
     z = rng.standard_normal((S, 6))                          # (S, 6) lattice prior
     a = rng.standard_normal((S, N, V))                       # (S, N, V) type prior
-    traj = []
-
-    def outputs(x, z, a, t):
-        sig = np.full(S, sigmas[t])
-        ox, ol, oa = guided_outputs(model, x, z, a, sig, cond, guidance=guidance)
-        return score_norm(sig)[:, None, None] * ox, ol, oa  # score, eps_l, predicted one-hot a_0
 
     def decode(z):
         return params_to_lattice(model.z_to_params(z))
 
-    for t in range(T, 0, -1):                                # loop over steps, not atoms
+    def score(x, t):                                         # the guided heads at step t
+        sig = np.full(S, sigmas[t])
+        ox, ol, oa = guided_outputs(model, x, z, a, sig, cond, guidance=guidance)
+        return score_norm(sig)[:, None, None] * ox, (ol, oa)  # score, (eps_l, predicted one-hot a_0)
+
+    def lattice_and_types(t, x, out):                        # DDPM steps through the predicted x_0
+        nonlocal z, a
+        eps_l, a0_hat = out
+        z = ddpm_step_from_x0(z, predicted_z0(z, eps_l, sched, t), sched, t, rng)
+        a = ddpm_step_from_x0(a, np.clip(a0_hat, 0.0, 1.0), sched, t, rng)  # one-hot entries lie in [0, 1]
         if record:
-            traj.append((decode(z), x.copy()))
-        for _ in range(corrector_steps):                     # Langevin corrector on coordinates
-            e = sigmas[t] ** 2 / g
-            s, _, _ = outputs(x, z, a, t)
-            x = wrap(x + e * g * s + np.sqrt(2 * e) * rng.standard_normal(x.shape))
-        s, eps_l, a0_hat = outputs(x, z, a, t)
-        var = sigmas[t] ** 2 - sigmas[t - 1] ** 2
-        x = x + var * g * s
-        # DDPM step through the predicted x_0, clipped to the data range (Ho et al.'s clip_denoised):
-        # x0_hat = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t); mean = coef1 x0_hat + coef2 x_t (eq. 7)
-        ab, c1, c2 = sched.alpha_bars[t], sched.posterior_mean_coef1[t], sched.posterior_mean_coef2[t]
-        z0 = np.clip((z - np.sqrt(1 - ab) * eps_l) / np.sqrt(ab), -Z_CLIP, Z_CLIP)
-        a0 = np.clip(a0_hat, 0.0, 1.0)                      # one-hot entries lie in [0, 1]
-        z, a = c1 * z0 + c2 * z, c1 * a0 + c2 * a
-        if t > 1:
-            x = x + np.sqrt(var) * rng.standard_normal(x.shape)
-            z = z + np.sqrt(sched.posterior_variance[t]) * rng.standard_normal(z.shape)
-            a = a + np.sqrt(sched.posterior_variance[t]) * rng.standard_normal(a.shape)
-        x = wrap(x)
-    lattices = decode(z)                                     # (S, 3, 3)
+            lattices.append(decode(z))
+
+    lattices = [decode(z)] if record else None
+    out = pc_sample(x, sigmas, score, rng, temperature, corrector_steps, after_step=lattice_and_types,
+                    record=record)
+    x, frac = out if record else (out, None)
     numbers = model.vocab[np.argmax(a, axis=-1)]             # (S, N) argmax of the continuous one-hot
-    crystals = [Crystal(L, f, n) for L, f, n in zip(lattices, x, numbers)]
-    if record:
-        traj.append((lattices, x.copy()))
-        return crystals, (np.array([l for l, _ in traj]), np.array([f for _, f in traj]))
-    return crystals
+    crystals = [Crystal(L, f, n) for L, f, n in zip(decode(z), x, numbers)]
+    return (crystals, (np.array(lattices), frac)) if record else crystals
 
 
 # --- prototype matching with species ---------------------------------------------------------------
@@ -361,18 +374,10 @@ def species_match(samples, reference, symprec: float = 0.1) -> np.ndarray:
 
 
 # --- weights on disk ------------------------------------------------------------------------------
-def save_joint(path, model: JointDenoiser, config: JointConfig | None = None, dtype=np.float64) -> Path:
-    """Weights, architecture, vocabulary and JointConfig in one ``.npz`` (JSON metadata, no pickle)."""
-    if not isinstance(model, JointDenoiser):
-        raise TypeError(f"model must be a JointDenoiser, got {type(model).__name__}")
-    meta = {"model": model.config(), "train": asdict(config) if config is not None else None}
-    return save_checkpoint(path, model, meta, dtype)
-
-
 def load_joint(path=None):
-    """``(model, config)`` from a ``save_joint`` file (default: the shipped weights), ``allow_pickle=False``."""
-    model, meta = load_checkpoint(PRETRAINED_JOINT if path is None else path,
-                                  lambda meta: JointDenoiser(**meta["model"]), "joint-model")
+    """``(model, config)`` from a ``checkpoint.save(path, model, config)`` file of the joint model (default:
+    the shipped weights); ``config`` is its JointConfig, or None."""
+    model, meta = checkpoint.load(PRETRAINED_JOINT if path is None else path, JointDenoiser, "joint-model")
     config = JointConfig(**meta["train"]) if meta.get("train") else None
     if config is not None:
         model.T = config.T  # the steps it was trained with: sample_joint samples with the same T

@@ -51,6 +51,10 @@ class PerAtomMLP(Module):
         """dL/d(features) (B, N, 4); parameter gradients are stored in the MLP."""
         return self.mlp.backward(np.asarray(grad_out, dtype=float) * self._mask)
 
+    def config(self) -> dict:
+        """The constructor arguments, to rebuild the same architecture (``checkpoint.load``)."""
+        return {"T": self.T, "hidden": self.hidden}
+
     def __repr__(self):
         return f"PerAtomMLP(T={self.T}, hidden={self.hidden}) with {self.n_parameters:,} parameters"
 

@@ -1,4 +1,4 @@
-"""Neural networks from scratch: layers with hand-written backward passes, Adam, gradient checks.
+"""Neural networks from scratch: layers with hand-written backward passes, time embeddings, gradient checks.
 
 Every layer has ``forward(x)``, which caches what the chain rule needs, and ``backward(grad_out)``
 right beside it, which applies one chain-rule step: it returns dL/d(input) and stores
@@ -11,25 +11,20 @@ parameter gradients are summed over all leading axes.
 
 Composition: a ``Module`` finds parameters in its own ``_param_names`` and in every attribute that
 is a Module or a list of Modules, so ``parameters()`` / ``gradients()`` return dicts with stable
-dotted names such as ``"layers.0.W"``. Optimisers take ``model.parameters()`` and update those
-arrays IN PLACE (the model keeps the same array objects); ``step(model.gradients())``.
+dotted names such as ``"layers.0.W"``. The optimisers (``optim.py``: SGD, Adam) take
+``model.parameters()`` and update those arrays IN PLACE; weights go to disk through ``checkpoint.py``.
 
 Randomness: ``rng`` arguments take a ``np.random.Generator``, an int seed, or None (a fresh,
 unseeded generator). Speed: for small matrices wrap training loops in ``blas_threads(1)``.
-The last section holds notebook 03's toy regression and the pure render function of its sliders.
 """
 from __future__ import annotations
 
-import json
 from numbers import Real
-from pathlib import Path
 
 import numpy as np
 
 __all__ = ["Module", "Linear", "ReLU", "SiLU", "MLP", "mse_loss", "scalar_time_embedding",
-           "sinusoidal_embedding", "clip_grad_norm", "SGD", "Adam", "gradient_check",
-           "layer_gradient_check", "save_weights", "load_weights", "save_checkpoint", "load_checkpoint",
-           "blas_threads"]
+           "sinusoidal_embedding", "gradient_check", "layer_gradient_check", "blas_threads"]
 
 
 def _as_rng(rng):
@@ -220,6 +215,10 @@ class MLP(Module):
             g = layer.backward(act.backward(g))
         return g                                             # (..., sizes[0]) dL/dx
 
+    def config(self) -> dict:
+        """The constructor arguments, to rebuild the same architecture (``checkpoint.load``)."""
+        return {"sizes": list(self.sizes), "activation": self.activation}
+
     def __repr__(self):
         return f"MLP({self.sizes}, activation={self.activation!r}) with {self.n_parameters:,} parameters"
 
@@ -261,133 +260,6 @@ def sinusoidal_embedding(t, dim: int, max_period: float = 10_000.0):
     w = max_period ** (-np.arange(dim // 2) / (dim // 2))  # (dim/2,) angular frequencies
     angles = t[..., None] * w                               # (..., dim/2)
     return np.concatenate([np.sin(angles), np.cos(angles)], axis=-1)
-
-
-# ---- optimisers ----
-
-def clip_grad_norm(grads: dict, max_norm: float) -> float:
-    """Scale all gradients IN PLACE so that their joint L2 norm is at most ``max_norm``.
-
-    Returns the norm before clipping (as ``torch.nn.utils.clip_grad_norm_``; Pascanu et al. 2013).
-    """
-    if not (isinstance(max_norm, Real) and max_norm > 0):
-        raise ValueError(f"max_norm must be a positive number, got {max_norm!r}")
-    norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
-    if norm > max_norm:
-        for g in grads.values():
-            g *= max_norm / norm
-    return norm
-
-
-class _Optimizer:
-    """Shared by SGD and Adam: validation, and all parameters seen as one flat vector theta (P,)."""
-
-    def __init__(self, params, lr, weight_decay, max_grad_norm):
-        if isinstance(params, Module):
-            params = params.parameters()
-        if not isinstance(params, dict) or not params or not all(
-                isinstance(p, np.ndarray) and p.dtype == np.float64 for p in params.values()):
-            raise TypeError("params must be a non-empty dict of float64 arrays, e.g. model.parameters()")
-        if not (isinstance(lr, Real) and np.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be a positive number, got {lr!r}")
-        if not (isinstance(weight_decay, Real) and weight_decay >= 0):
-            raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}")
-        if max_grad_norm is not None and not (isinstance(max_grad_norm, Real) and max_grad_norm > 0):
-            raise ValueError(f"max_grad_norm must be a positive number or None, got {max_grad_norm!r}")
-        self.params, self.lr, self.weight_decay, self.max_grad_norm = params, float(lr), weight_decay, max_grad_norm
-        self.names = list(params)
-        self._ends = np.cumsum([p.size for p in params.values()])  # slice ends in the flat vector
-        self.t = 0                                                  # steps taken
-        self.last_grad_norm = None
-
-    def _flat_grad(self, grads):
-        """Gradient dict -> g (P,), after weight decay and clipping; validated."""
-        if not isinstance(grads, dict) or grads.keys() != self.params.keys():
-            got = set(grads) if isinstance(grads, dict) else type(grads).__name__
-            raise ValueError(f"grads must be a dict with the keys of params {sorted(self.params)}, got {got}")
-        for n in self.names:
-            if np.shape(grads[n]) != self.params[n].shape:
-                raise ValueError(f"grads[{n!r}] must have shape {self.params[n].shape}, got {np.shape(grads[n])}")
-        g = np.concatenate([np.ravel(grads[n]) for n in self.names]).astype(np.float64, copy=False)  # (P,)
-        if not np.isfinite(g).all():
-            bad = [n for n in self.names if not np.isfinite(grads[n]).all()]
-            raise ValueError(f"gradients {bad} contain NaN or infinite values (diverged? lower lr or clip)")
-        if self.weight_decay:
-            g += self.weight_decay * np.concatenate([p.ravel() for p in self.params.values()])
-        self.last_grad_norm = float(np.sqrt(g @ g))
-        if self.max_grad_norm is not None and self.last_grad_norm > self.max_grad_norm:
-            g *= self.max_grad_norm / self.last_grad_norm
-        return g
-
-    def _apply(self, delta):
-        """theta <- theta - delta, in place in every parameter array."""
-        start = 0
-        for p, end in zip(self.params.values(), self._ends):
-            p -= delta[start:end].reshape(p.shape)
-            start = end
-
-
-class SGD(_Optimizer):
-    """Stochastic gradient descent, optionally with heavy-ball momentum (PyTorch's convention).
-
-    ``buf = momentum * buf + g``; ``theta = theta - lr * buf``. ``weight_decay`` adds
-    ``weight_decay * theta`` to g; ``max_grad_norm`` clips g first.
-    """
-
-    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0, max_grad_norm=None):
-        super().__init__(params, lr, weight_decay, max_grad_norm)
-        if not (isinstance(momentum, Real) and 0 <= momentum < 1):
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-        self.momentum = momentum
-        self.buf = np.zeros(self._ends[-1])                 # (P,)
-
-    def step(self, grads):
-        g = self._flat_grad(grads)
-        self.t += 1
-        if self.momentum:
-            self.buf *= self.momentum
-            self.buf += g
-            g = self.buf
-        self._apply(self.lr * g)
-
-
-class Adam(_Optimizer):
-    """Adam, Algorithm 1 of Kingma & Ba 2015 (arXiv:1412.6980), with t = 1, 2, ...:
-
-        m_t = beta1 m_{t-1} + (1 - beta1) g_t          (first moment, running mean of g)
-        v_t = beta2 v_{t-1} + (1 - beta2) g_t^2        (second moment, running mean of g^2)
-        m_hat = m_t / (1 - beta1^t),  v_hat = v_t / (1 - beta2^t)   (bias correction, section 3)
-        theta_t = theta_{t-1} - lr * m_hat / (sqrt(v_hat) + eps)
-
-    ``bias_correction=False`` drops the two divisions (only to show why they matter).
-    ``weight_decay`` adds ``weight_decay * theta`` to g (L2, as ``torch.optim.Adam``);
-    ``max_grad_norm`` clips g to that joint L2 norm first.
-    """
-
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, max_grad_norm=None, bias_correction: bool = True):
-        super().__init__(params, lr, weight_decay, max_grad_norm)
-        if not (isinstance(betas, (tuple, list)) and len(betas) == 2
-                and all(isinstance(b, Real) and 0 <= b < 1 for b in betas)):
-            raise ValueError(f"betas must be a pair (beta1, beta2) with each in [0, 1), got {betas!r}")
-        if not (isinstance(eps, Real) and eps > 0):
-            raise ValueError(f"eps must be a positive number, got {eps!r}")
-        self.beta1, self.beta2 = float(betas[0]), float(betas[1])
-        self.eps, self.bias_correction = float(eps), bias_correction
-        self.m, self.v = np.zeros(self._ends[-1]), np.zeros(self._ends[-1])  # (P,) moments
-
-    def step(self, grads):
-        g = self._flat_grad(grads)                           # (P,) g_t
-        self.t += 1
-        b1, b2 = self.beta1, self.beta2
-        self.m *= b1
-        self.m += (1 - b1) * g                               # m_t
-        self.v *= b2
-        self.v += (1 - b2) * (g * g)                         # v_t
-        m_hat, v_hat = self.m, self.v
-        if self.bias_correction:
-            m_hat, v_hat = self.m / (1 - b1 ** self.t), self.v / (1 - b2 ** self.t)
-        self._apply(self.lr * m_hat / (np.sqrt(v_hat) + self.eps))
 
 
 # ---- gradient checks ----
@@ -454,196 +326,6 @@ def layer_gradient_check(layer, x, eps: float = 1e-6, rng=None) -> dict[str, flo
         return loss, grads
 
     return gradient_check(f, {"input": x, **layer.parameters()}, eps=eps)
-
-
-# ---- weights on disk ----
-# An .npz file is a zip archive of .npy files. We write it ourselves (uncompressed, as np.savez does) with
-# a fixed timestamp, so the same weights give the same bytes, through files.atomic_path (a failed save
-# never destroys the previous file). We read it by checking every member's .npy header (name, dtype,
-# shape) before reading any data, so a damaged or hostile file (a text file renamed .npz, a truncated
-# download, a small file whose member inflates to gigabytes) is refused with one clear ValueError.
-
-MAX_ARRAY_BYTES = 64 * 2**20   # no model here comes near (the largest, the joint model, has ~45k parameters)
-MAX_CONFIG_CHARS = 2**16       # the JSON metadata of a checkpoint is a few hundred characters
-MAX_CONFIG_INT = 4096          # widths, frequencies and steps in a checkpoint's architecture stay below this
-_SIZE_KEYS = ("sizes", "hidden", "n_freq", "n_rbf", "embed", "vocab", "cond_dim")  # metadata that sets array sizes
-_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date zip can store: no clock in the file
-
-
-def _npz_path(path) -> Path:
-    path = Path(path)
-    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
-
-
-def write_npz(path, arrays: dict) -> Path:
-    """Write ``{name: array}`` as an uncompressed ``.npz`` (no pickle), atomically and byte-reproducibly."""
-    import zipfile
-
-    from .files import atomic_path
-    path = _npz_path(path)
-    with atomic_path(path) as tmp:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
-            for name, value in arrays.items():
-                info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
-                info.external_attr = 0o644 << 16
-                with zf.open(info, "w", force_zip64=True) as fh:
-                    np.lib.format.write_array(fh, np.asanyarray(value), allow_pickle=False)
-    return path
-
-
-def _read_header(fh):
-    """(shape, dtype) from an open .npy stream, reading the header only (no data, no pickle)."""
-    version = np.lib.format.read_magic(fh)
-    read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(version)
-    if read is None:
-        raise ValueError(f"unsupported .npy format version {version}")
-    shape, _, dtype = read(fh, max_header_size=10_000)
-    return shape, dtype
-
-
-class _NpzReader:
-    """The members of an .npz file by name, headers first: ``headers[name] = (shape, dtype)``, then ``read(name)``."""
-
-    def __init__(self, path, what: str):
-        import zipfile
-        self.path, self.what = Path(path), what
-        if not self.path.is_file():
-            raise FileNotFoundError(f"no weights file at {self.path}")
-        try:
-            self.zip = zipfile.ZipFile(self.path)
-            self.members = {i.filename[:-4]: i for i in self.zip.infolist() if i.filename.endswith(".npy")}
-            if len(self.members) != len(self.zip.infolist()):
-                raise ValueError("it holds members that are not .npy arrays")
-            self.headers = {}
-            for name, info in self.members.items():
-                with self.zip.open(info) as fh:
-                    self.headers[name] = _read_header(fh)
-        except Exception as exc:  # zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError, ...
-            self.fail(f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc))
-
-    def fail(self, reason):
-        raise ValueError(f"{self.path} is not a {self.what} file: {reason}") from None
-
-    def check_float(self, name, shape=None):
-        """Refuse (before reading) an array that is not a float array of ``shape`` or is too large."""
-        got, dtype = self.headers[name]
-        if dtype.kind != "f" or dtype.itemsize > 8:
-            self.fail(f"array {name!r} has dtype {dtype}, expected float32 or float64 "
-                      "(other arrays would need pickle, which can run code: refused)")
-        nbytes = int(np.prod(got, dtype=np.float64)) * dtype.itemsize
-        if nbytes > MAX_ARRAY_BYTES:
-            self.fail(f"array {name!r} of shape {got} would need {nbytes / 2**20:.0f} MiB, more than any model "
-                      f"here ({MAX_ARRAY_BYTES // 2**20} MiB); refused before reading it")
-        if shape is not None and tuple(got) != tuple(shape):
-            return f"{name}: file {tuple(got)}, model {tuple(shape)}"
-        return None
-
-    def read(self, name):
-        try:
-            with self.zip.open(self.members[name]) as fh:
-                return np.lib.format.read_array(fh, allow_pickle=False)
-        except Exception as exc:  # a member cut short or corrupted after its header
-            self.fail(f"array {name!r} cannot be read ({type(exc).__name__}: {exc})")
-
-    def close(self):
-        self.zip.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-def _copy_in(reader: _NpzReader, params: dict, names: dict, module) -> None:
-    """Check the file's arrays ``names`` (file name -> parameter name) against ``params``, then copy them in."""
-    inverse = {v: k for k, v in names.items()}
-    missing, extra = sorted(set(params) - set(inverse)), sorted(set(inverse) - set(params))
-    wrong = [w for k in params if k in inverse for w in [reader.check_float(inverse[k], params[k].shape)] if w]
-    problems = [f"{what} {items}" for what, items in
-                (("missing", missing), ("unexpected", extra), ("shape mismatch", wrong)) if items]
-    if problems:
-        raise ValueError(f"weights in {reader.path} do not fit {module!r}: {'; '.join(problems)}")
-    arrays = {k: reader.read(inverse[k]) for k in params}   # every check passed: now read the data
-    for k, p in params.items():
-        p[...] = arrays[k]
-
-
-def save_weights(path, module: Module) -> Path:
-    """Save ``module.parameters()`` to an ``.npz`` file (".npz" is appended if missing); atomic."""
-    return write_npz(path, module.parameters())
-
-
-def load_weights(path, module: Module) -> Module:
-    """Copy the arrays of an ``.npz`` file into ``module``'s parameters (in place; no pickle).
-
-    Raises ValueError naming the file and every missing, unexpected or wrongly shaped array (checked
-    from the array headers before any data is read); nothing is changed then.
-    """
-    with _NpzReader(path, "weights") as reader:
-        for name in reader.headers:
-            reader.check_float(name)
-        _copy_in(reader, module.parameters(), {k: k for k in reader.headers}, module)
-    return module
-
-
-def save_checkpoint(path, module: Module, meta: dict, dtype=np.float64) -> Path:
-    """Weights plus JSON metadata (architecture, training config, ...) in one ``.npz`` file.
-
-    The metadata is stored as a JSON string, so loading needs no pickle. ``dtype=np.float32``
-    halves the file (the shipped weights use it); loading casts back to float64. The write is
-    atomic and reproducible: the same weights and metadata give the same bytes.
-    """
-    arrays = {f"weights/{k}": np.asarray(v).astype(dtype) for k, v in module.parameters().items()}
-    return write_npz(path, {"config": np.array(json.dumps(meta)), **arrays})
-
-
-def _check_meta_sizes(value, where="config"):
-    """Refuse architecture numbers no model here uses, before ``build`` allocates weights of that size."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _check_meta_sizes(v, f"{where}.{k}")
-    elif isinstance(value, list):
-        if len(value) > MAX_CONFIG_INT:
-            raise ValueError(f"{where} lists {len(value)} entries, more than {MAX_CONFIG_INT}")
-        for v in value:
-            _check_meta_sizes(v, where)
-    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_CONFIG_INT:
-        raise ValueError(f"{where} = {value} is larger than any model here uses (<= {MAX_CONFIG_INT})")
-
-
-def load_checkpoint(path, build, what: str = "checkpoint"):
-    """Read a :func:`save_checkpoint` file: ``module = build(meta)``, then copy the weights in.
-
-    Returns ``(module, meta)``. A missing file raises FileNotFoundError; a file that is not such a
-    checkpoint (not a zip, truncated, empty, other arrays, too large, ...), or whose arrays do not fit
-    the module, raises ValueError naming the file and what is wrong. Names, dtypes and shapes are
-    checked from the array headers before any array data is read.
-    """
-    with _NpzReader(path, what) as reader:
-        if "config" not in reader.headers:
-            reader.fail("it has no 'config' array (JSON metadata)")
-        shape, dtype = reader.headers["config"]
-        if shape != () or dtype.kind != "U" or dtype.itemsize // 4 > MAX_CONFIG_CHARS:
-            reader.fail(f"its 'config' is {dtype}{list(shape)}, expected one JSON string")
-        weights = [k for k in reader.headers if k.startswith("weights/")]
-        extra = sorted(set(reader.headers) - set(weights) - {"config"})
-        if extra:
-            reader.fail(f"unexpected arrays {extra}")
-        for name in weights:
-            reader.check_float(name)
-        try:
-            meta = json.loads(str(reader.read("config")))
-            if not isinstance(meta, dict):
-                raise ValueError(f"its metadata is a {type(meta).__name__}, expected a JSON object")
-            sizes = meta["model"] if isinstance(meta.get("model"), dict) else meta
-            _check_meta_sizes({k: v for k, v in sizes.items() if k in _SIZE_KEYS})
-            module = build(meta)
-        except (KeyError, TypeError, ValueError, MemoryError) as exc:
-            reader.fail(f"{type(exc).__name__}: {exc}")
-        _copy_in(reader, module.parameters(), {k: k[len("weights/"):] for k in weights}, module)
-    return module, meta
-
 
 def blas_threads(n: int = 1):
     """Context manager limiting BLAS (OpenBLAS/MKL) to ``n`` threads, through threadpoolctl.

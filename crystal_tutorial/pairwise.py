@@ -169,7 +169,7 @@ class PairwiseDenoiser(Module):
         return 6 * self.n_freq + 2 * N_NOISE_FREQ + 1
 
     def config(self) -> dict:
-        """The constructor arguments, to rebuild the same architecture (see ``torus.save_model``)."""
+        """The constructor arguments, to rebuild the same architecture (``checkpoint.save`` stores it)."""
         return dict(n_freq=self.n_freq, hidden=self.hidden, message_passing=self.message_passing,
                     sigma_min=self.sigma_min, sigma_max=self.sigma_max)
 

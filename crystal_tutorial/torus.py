@@ -16,25 +16,27 @@ for a perfect model.
 Sampling: the reverse-diffusion predictor of Song et al. (2021, sec. 4.2), wrapped after every move,
 x_{i-1} = wrap(x_i + (sigma_i^2 - sigma_{i-1}^2) g s_theta + sqrt(sigma_i^2 - sigma_{i-1}^2) z),
 with Langevin corrector moves (their predictor-corrector sampling) and a score multiplier g = 1 / temperature:
-g > 1 sharpens the learned density (p^g), which trades diversity for cleaner structures.
+g > 1 sharpens the learned density (p^g), which trades diversity for cleaner structures. ``pc_step`` is
+that step and ``pc_sample`` the loop over noise levels; the pairwise, joint and CSP samplers all use them.
+Training: ``score_step`` is the model's loss-and-gradients step, run by ``training.fit``.
 """
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from . import checkpoint
 from .checks import check_config_fields
 from .crystals import DEMO_LATTICE_A, DEMO_NUMBER, Crystal
 from .diffusion import geometric_sigmas, ve_sample, wrapped_normal_pdf, wrapped_normal_score
 from .models import masked_mse
-from .nn import Adam, blas_threads, load_checkpoint, save_checkpoint
+from .nn import blas_threads
 from .pairwise import PairwiseDenoiser
 from .pbc import wrap
-from .training import DivergenceCheck, pad_batch
+from .training import History, fit, pad_batch
 
 PRETRAINED = Path(__file__).resolve().parent / "data" / "pairwise_demo.npz"
 
@@ -102,7 +104,7 @@ class TorusConfig:
                                   # reproducible: the step count depends on the machine's load), or kept ("none")
     batch_size: int = 32          # structures per step, drawn with replacement, padded to the largest
     max_steps: int = 2400         # Adam steps: the budget (about 105 steps/s measured on 2 busy cores: ~23 s) ...
-    max_seconds: float = 30.0     # ... or this much wall time (callbacks included), whichever comes first;
+    max_seconds: float = 30.0     # ... or this much training time (callbacks excluded), whichever comes first;
                                   # a run stopped by time is not reproducible
     translate: bool = True        # random translation of every training structure (a no-op for this
                                   # translation-invariant model; it makes the data invariant too)
@@ -124,33 +126,31 @@ class TorusConfig:
                                 rng=np.random.default_rng(self.seed))
 
 
-@dataclass
-class TorusHistory:
-    """One entry per Adam step: the mini-batch loss and the elapsed wall time; why training stopped."""
+def score_step(model: PairwiseDenoiser, frac, mask, config: TorusConfig, rng):
+    """One training step of the pairwise denoiser, the normalised wrapped-normal score loss: (loss, dL/d(output)).
 
-    losses: np.ndarray = field(default_factory=lambda: np.zeros(0))      # (steps,)
-    seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))     # (steps,) wall time at each step
-    stopped_by: str = "steps"                                            # "steps", "time" or "callback"
+    B structures drawn with replacement from ``frac`` (S, N, 3) / ``mask`` (S, N), each shifted by a
+    uniform random translation, log sigma ~ U(log sigma_min, log sigma_max), x = wrap(x_0 + sigma z),
+    loss = masked MSE between model(x, sigma) and ``score_target``. ``training.fit`` backpropagates.
+    """
+    idx = rng.integers(0, len(frac), size=config.batch_size)
+    x0, m = frac[idx], mask[idx]                             # (B, N, 3), (B, N)
+    if config.translate:
+        x0 = wrap(x0 + rng.random((len(idx), 1, 3)))         # same shift for all atoms of a structure
+    log_lo, log_hi = np.log(config.sigma_min), np.log(config.sigma_max)
+    sigma = np.exp(rng.uniform(log_lo, log_hi, size=len(idx)))  # (B,) log-uniform
+    x, d = ve_sample(x0, sigma, rng)                         # (B, N, 3) noisy positions, raw displacement
+    out = model.forward(x, sigma, m)                         # (B, N, 3)
+    return masked_mse(out, score_target(d, sigma, m), m)     # loss, dL/d(out)
 
-    @property
-    def n_steps(self) -> int:
-        return len(self.losses)
 
-    @property
-    def train_seconds(self) -> float:
-        return float(self.seconds[-1]) if len(self.seconds) else 0.0
+def train_torus(model: PairwiseDenoiser, dataset, config: TorusConfig | None = None, callback=None) -> History:
+    """Train ``model`` on ``dataset`` (list of Crystals): ``training.fit`` with :func:`score_step`.
 
-
-def train_torus(model: PairwiseDenoiser, dataset, config: TorusConfig | None = None, callback=None) -> TorusHistory:
-    """Train ``model`` on ``dataset`` (list of Crystals) with the normalised wrapped-normal score loss.
-
-    Each step: B structures drawn with replacement, each shifted by a uniform random translation,
-    log sigma ~ U(log sigma_min, log sigma_max), x = wrap(x_0 + sigma z), loss = masked MSE between
-    model(x, sigma) and ``score_target``. Stops after ``max_steps`` or ``max_seconds`` (wall time, callbacks
-    included), or when ``callback(step, loss)`` returns True. With ``lr_decay="steps"`` the learning rate
-    is a function of the step, so a run that ends by steps is reproducible: the same config gives the
-    same weights. A loss that is not finite or grew far above the first step's (``training.DivergenceCheck``)
-    raises FloatingPointError naming the learning rate. Runs with ``config.blas_threads`` BLAS threads.
+    Stops after ``max_steps`` or ``max_seconds`` of training time, or when ``callback(step, history)``
+    returns True (``history.stopped_by`` says which). With ``lr_decay="steps"`` the learning rate is a
+    function of the step, so a run that ends by steps is reproducible: the same config gives the same
+    weights. Divergence raises FloatingPointError naming the learning rate (``training.fit``).
     """
     config = TorusConfig() if config is None else config
     if not isinstance(model, PairwiseDenoiser):
@@ -159,50 +159,68 @@ def train_torus(model: PairwiseDenoiser, dataset, config: TorusConfig | None = N
     if not dataset:
         raise ValueError("dataset needs at least one structure with two or more atoms")
     frac, mask = pad_batch(dataset)                          # (S, N, 3), (S, N)
-    rng = np.random.default_rng([config.seed, 1])            # a stream separate from the weights'
-    optimizer = Adam(model.parameters(), lr=config.lr)
-    log_lo, log_hi = np.log(config.sigma_min), np.log(config.sigma_max)
-    from tqdm.auto import tqdm
-    by_time = config.lr_decay == "time"                     # the bar counts seconds or steps
-    bar = tqdm(total=config.max_seconds if by_time else config.max_steps, unit="s" if by_time else "step",
-               desc="training", disable=not config.progress, leave=False,
-               bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s {postfix}" if by_time else None)
-    losses, seconds, stopped_by = [], [], "steps"
-    divergence = DivergenceCheck(config.lr)
-    start = time.perf_counter()
-    with blas_threads(config.blas_threads):
-        for step in range(config.max_steps):
-            if config.lr_decay != "none":  # cosine decay over the budget (Loshchilov & Hutter 2017)
-                used = (step / config.max_steps if config.lr_decay == "steps"
-                        else (time.perf_counter() - start) / config.max_seconds)
-                optimizer.lr = 0.5 * config.lr * (1 + np.cos(np.pi * min(used, 1.0)))
-            idx = rng.integers(0, len(frac), size=config.batch_size)
-            x0, m = frac[idx], mask[idx]                    # (B, N, 3), (B, N)
-            if config.translate:
-                x0 = wrap(x0 + rng.random((len(idx), 1, 3)))  # same shift for all atoms of a structure
-            sigma = np.exp(rng.uniform(log_lo, log_hi, size=len(idx)))  # (B,) log-uniform
-            x, d = ve_sample(x0, sigma, rng)                # (B, N, 3) noisy positions, raw displacement
-            out = model.forward(x, sigma, m)                # (B, N, 3)
-            loss, grad = masked_mse(out, score_target(d, sigma, m), m)
-            divergence.update(loss)
-            model.backward(grad)
-            optimizer.step(model.gradients())
-            losses.append(loss)
-            seconds.append(time.perf_counter() - start)
-            bar.update(min(seconds[-1], config.max_seconds) - bar.n if by_time else 1)
-            if step % 50 == 0:
-                bar.set_postfix(step=step, loss=f"{np.mean(losses[-50:]):.3f}")
-            if callback is not None and callback(step, loss):
-                stopped_by = "callback"
-                break
-            if seconds[-1] >= config.max_seconds:
-                stopped_by = "time"
-                break
-    bar.close()
-    return TorusHistory(np.array(losses), np.array(seconds), stopped_by)
+    return fit(lambda rng: score_step(model, frac, mask, config, rng), model, config, callback,
+               rng=np.random.default_rng([config.seed, 1]))  # a stream separate from the weights'
 
 
 # --- sampling ------------------------------------------------------------------------------------
+def pc_step(x, sigma, sigma_next, score_fn, rng, temperature: float = 1.0, corrector_steps: int = 1,
+            corrector_step: float = 1.0, before_noise=None):
+    """One predictor-corrector step on the torus, from noise level ``sigma`` down to ``sigma_next``.
+
+    Predictor-corrector sampling of Song et al. (2021, Algorithm 2, VE SDE), on the torus as in DiffCSP
+    (Jiao et al. 2023, Algorithm 2), with the score multiplied by g = 1 / ``temperature``:
+
+    1. ``corrector_steps`` Langevin corrector moves at level sigma (Song & Ermon 2019, Algorithm 1),
+       x <- wrap(x + e g s(x) + sqrt(2 e) z), with step size e = ``corrector_step`` * sigma^2 / g;
+    2. the reverse-diffusion predictor (Song et al. 2021, eq. 47), with v = sigma^2 - sigma_next^2,
+       x <- wrap(x + v g s(x) + sqrt(v) z), without the noise when sigma_next = 0 (the last step).
+
+    ``x`` (S, N, 3) fractional coordinates; z ~ N(0, I) from ``rng``. ``score_fn(x)`` returns
+    ``(score, out)``: the score estimate (S, N, 3) and anything else of that network call (the joint
+    model's lattice and type heads; None for the pairwise model). Returns ``(x, out)`` with ``out`` from
+    the predictor's call. ``before_noise(out)``, if given, runs after the predictor's move and before its
+    noise is drawn (the CSP sampler's lattice step runs there, so that its noise is drawn first).
+    """
+    g = 1.0 / temperature
+    for _ in range(corrector_steps):                         # Langevin corrector at level sigma
+        e = corrector_step * sigma ** 2 / g
+        s, _ = score_fn(x)
+        x = wrap(x + e * g * s + np.sqrt(2 * e) * rng.standard_normal(x.shape))
+    s, out = score_fn(x)
+    var = sigma ** 2 - sigma_next ** 2                       # variance removed by this step
+    x = x + var * g * s                                      # (S, N, 3) predictor move
+    if before_noise is not None:
+        before_noise(out)
+    if sigma_next > 0:
+        x = x + np.sqrt(var) * rng.standard_normal(x.shape)
+    return wrap(x), out
+
+
+def pc_sample(x, sigmas, score_fn, rng, temperature: float = 1.0, corrector_steps: int = 1,
+              corrector_step: float = 1.0, after_step=None, before_noise=None, record: bool = False):
+    """The reverse-diffusion loop: :func:`pc_step` from ``sigmas[-1]`` down to ``sigmas[0]`` = 0.
+
+    ``x`` (S, N, 3) the prior sample (uniform on the torus), ``sigmas`` (n + 1,) increasing noise levels
+    with ``sigmas[0] = 0`` (``diffusion.geometric_sigmas``), ``score_fn(x, i)`` -> (score, out) at level
+    ``sigmas[i]``. ``after_step(i, x, out)`` runs after each step, ``before_noise(i, out)`` inside it
+    (see :func:`pc_step`): the joint and CSP samplers move their lattice and types there. Returns the
+    final x, or ``(x, trajectory)`` with ``record=True``: (n + 1, S, N, 3), noisiest first. Runs with
+    one BLAS thread (faster for these sizes; the numbers do not change).
+    """
+    trajectory = [x.copy()] if record else None
+    with blas_threads(1):
+        for i in range(len(sigmas) - 1, 0, -1):                  # loop over noise levels, not atoms
+            x, out = pc_step(x, sigmas[i], sigmas[i - 1], lambda x: score_fn(x, i), rng, temperature,
+                             corrector_steps, corrector_step,
+                             None if before_noise is None else (lambda out: before_noise(i, out)))
+            if after_step is not None:
+                after_step(i, x, out)
+            if record:
+                trajectory.append(x.copy())
+    return (x, np.array(trajectory)) if record else x
+
+
 def sample_torus(model: PairwiseDenoiser, n_atoms: int, n_samples: int, rng, n_steps: int = 200,
                  temperature: float = 0.5, corrector_steps: int = 4, corrector_step: float = 1.0,
                  lattice=None, number: int = DEMO_NUMBER, record: bool = False):
@@ -237,41 +255,18 @@ def sample_torus(model: PairwiseDenoiser, n_atoms: int, n_samples: int, rng, n_s
         volume = abs(np.linalg.det(lattice)) if lattice.shape == (3, 3) else 0.0
     if lattice.shape != (3, 3) or not np.all(np.isfinite(lattice)) or not 1e-8 <= volume < np.inf:
         raise ValueError(f"lattice must be a finite, non-singular (3, 3) matrix in Å with a finite volume, got shape {lattice.shape}")
-    g = 1.0 / temperature
     sigmas = geometric_sigmas(n_steps, model.sigma_min, model.sigma_max)  # (n_steps + 1,), sigmas[0] = 0
     x = rng.random((n_samples, n_atoms, 3))                  # (S, N, 3) uniform prior on the torus
-    trajectory = [x.copy()] if record else None
-    with blas_threads(1):                                    # one BLAS thread: faster for these sizes
-        for i in range(n_steps, 0, -1):                          # loop over noise levels, not atoms
-            for _ in range(corrector_steps):                     # Langevin corrector at level sigma_i
-                e = corrector_step * sigmas[i] ** 2 / g
-                x = wrap(x + e * g * model_score(model, x, sigmas[i]) + np.sqrt(2 * e) * rng.standard_normal(x.shape))
-            var = sigmas[i] ** 2 - sigmas[i - 1] ** 2            # variance removed by this step
-            x = x + var * g * model_score(model, x, sigmas[i])   # (S, N, 3) predictor
-            if i > 1:
-                x = x + np.sqrt(var) * rng.standard_normal(x.shape)
-            x = wrap(x)
-            if record:
-                trajectory.append(x.copy())
+    out = pc_sample(x, sigmas, lambda x, i: (model_score(model, x, sigmas[i]), None), rng, temperature,
+                    corrector_steps, corrector_step, record=record)
+    x, trajectory = out if record else (out, None)
     crystals = [Crystal(lattice, f, np.full(n_atoms, number)) for f in x]
-    return (crystals, np.array(trajectory)) if record else crystals
+    return (crystals, trajectory) if record else crystals
 
 
 # --- weights on disk -----------------------------------------------------------------------------
-def save_model(path, model: PairwiseDenoiser, config: TorusConfig | None = None, dtype=np.float64) -> Path:
-    """Save weights and architecture (and the TorusConfig, if given) as one ``.npz`` (JSON config, no pickle).
-
-    ``dtype=np.float32`` halves the file (the shipped weights); loading casts back to float64.
-    """
-    if not isinstance(model, PairwiseDenoiser):
-        raise TypeError(f"model must be a PairwiseDenoiser, got {type(model).__name__}")
-    meta = {"model": model.config(), "train": asdict(config) if config is not None else None}
-    return save_checkpoint(path, model, meta, dtype)
-
-
 def load_model(path=None):
-    """``(model, config)`` from a file written by :func:`save_model` (default: the shipped pretrained
-    weights). ``config`` is the TorusConfig used for training, or None if it was not saved."""
-    model, meta = load_checkpoint(PRETRAINED if path is None else path,
-                                  lambda meta: PairwiseDenoiser(**meta["model"]), "pairwise-model")
+    """``(model, config)`` from a ``checkpoint.save(path, model, config)`` file of the pairwise model
+    (default: the shipped pretrained weights). ``config`` is the TorusConfig used for training, or None."""
+    model, meta = checkpoint.load(PRETRAINED if path is None else path, PairwiseDenoiser, "pairwise-model")
     return model, (TorusConfig(**meta["train"]) if meta.get("train") else None)

@@ -15,7 +15,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crystal_tutorial.course.exercises import Problem, as_number, check, missing_name_hint, names_made, where_made
+from crystal_tutorial.course.exercises import (
+    Problem,
+    as_number,
+    check,
+    measured_again,
+    missing_name_hint,
+    names_made,
+    where_made,
+)
 from crystal_tutorial.course.teaching import cell_text, exercises, solution_code
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,6 +96,24 @@ def test_an_unfinished_function_or_method_is_named():
     assert check("t", Layer, test=lambda cls: isinstance(cls(), Layer) and cls().forward(2) == 2).ok
 
 
+def test_measured_again_reruns_the_learners_function():
+    """A "change the model" check: any function passes with what it measures, nothing else does."""
+    test = measured_again(lambda f: f(3, np.random.default_rng(0)), lambda x: [x.mean(), None])
+    def mine(n, rng):
+        return rng.random(n)
+    value = [mine(3, np.random.default_rng(0)).mean(), None]
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert check("10.4 t", (mine, value), test=test).ok
+        assert check("10.4 t", (mine, [value[0] + 1e-3, None]), test=test).ok is False   # not what it gives
+        assert check("10.4 t", (mine, [value[0], 0.1]), test=test).ok is False           # None stays None
+        assert check("10.4 t", (lambda n, rng: None, value), test=test).ok is False
+        assert check("10.4 t", mine, test=test).ok is False
+        assert check("10.4 t", (mine, value[0]), test=test).ok is False
+    said = out.getvalue()
+    assert "returned None" in said and "the answer is (your function" in said and "asks for 2" in said
+
+
 # ---- every exercise of the notebooks, through the notebook's own cells ----
 
 CONTEXT = {   # names the exercises use that the notebook makes in its body (same code, same seeds)
@@ -97,7 +123,12 @@ CONTEXT = {   # names the exercises use that the notebook makes in its body (sam
     "07": "from crystal_tutorial.complexity import fit_power_law\n"
           "fits = {'brute force': fit_power_law([100, 200, 400, 800], [100.0 ** 1.85, 200.0 ** 1.85, 400.0 ** 1.85, 800.0 ** 1.85])}",
 }
+MADE_BY_CELLS = {   # names the exercises use that the notebook's own cells make: those cells run, in order
+    "08": ("my_forward", "predictor_step"),
+    "09": ("my_sample_joint",),
+}
 SOLUTION = "SOLUTION"   # stands for the notebook's folded solution code
+RANDOM_NA = "lambda n, s, rng: [Crystal(np.eye(3) * 5, rng.random((n, 3)), [11] * n)] * s"   # a sampler, cheap
 NONE_RETURNED = "returned None"
 
 # exercise: (right answers, wrong answers); a wrong answer may be (code, text the verdict must contain)
@@ -146,6 +177,12 @@ TRIALS = {
     "09.2": ([SOLUTION, "answer = lambda c, u, w: (1 - w) * u + w * c"],
              [("answer = guide", NONE_RETURNED), "lambda c, u, w: (1 + w) * c - w * u"]),
     "09.3": ([SOLUTION, "5.79", "'5.79 Å'"], ["5.64 * (2.0 / 2.16) ** (1 / 3)", "5.64 * 2.16 / 2.0", "5.8"]),
+    # "change the model": any sampler passes with the rate it gives; a rate it does not give fails
+    "08.5": ([SOLUTION], [SOLUTION + "\nanswer = (my_sampler, answer[1] + 0.05)",
+                          ("answer = (my_sampler, 0.5)", NONE_RETURNED),
+                          ("my_sampler", "the answer is (your function")]),
+    "09.4": ([SOLUTION, f"answer = ({RANDOM_NA}, 0.0)"],   # random positions match no prototype: 0.0 is honest
+             [f"answer = ({RANDOM_NA}, 1.0)", ("answer = (my_sampler, 0.5)", NONE_RETURNED)]),
 }
 
 
@@ -167,6 +204,11 @@ def notebook_state():
             with redirect_stdout(io.StringIO()):
                 exec(_code(cell_text(code[1])), ns)   # code[0] is the Colab cell, code[1] the setup cell
                 exec(CONTEXT.get(number, ""), ns)
+                wanted = set(MADE_BY_CELLS.get(number, ()))
+                for cell in code[2:]:
+                    if wanted and names_made(cell_text(cell)) & wanted:
+                        wanted -= names_made(cell_text(cell))
+                        exec(_code(cell_text(cell)), ns)
             cache[number] = nb, ns
         return cache[number]
     return get

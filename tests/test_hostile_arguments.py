@@ -23,8 +23,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import crystal_tutorial
-from crystal_tutorial import benchmark, complexity, crystals, diffusion, metrics, models, neighbours, pairwise
-from crystal_tutorial import pbc, physics, sampling
+from crystal_tutorial import (
+    benchmark,
+    complexity,
+    crystals,
+    diffusion,
+    metrics,
+    models,
+    neighbours,
+    pairwise,
+    pbc,
+    physics,
+    sampling,
+)
 from crystal_tutorial.crystals import prototype
 from crystal_tutorial.joint import JointDenoiser
 from crystal_tutorial.viz import benchmark as viz_benchmark

@@ -5,6 +5,7 @@ from argparse import Namespace
 import numpy as np
 import pytest
 
+from crystal_tutorial import checkpoint
 from crystal_tutorial.cif import read_cif
 from crystal_tutorial.cli.generate import run_generate_joint
 from crystal_tutorial.crystals import Crystal
@@ -17,7 +18,6 @@ from crystal_tutorial.joint_diffusion import (
     load_joint,
     prototype_key,
     sample_joint,
-    save_joint,
     species_match,
     train_joint,
     training_set,
@@ -42,7 +42,9 @@ def test_training_set_and_vocabulary(tiny):
     assert len(training_set(atom_counts=(2, 4, 5, 8, 12))) == len(data) + 2   # + CaF2 and SrTiO3
     assert not {"Au4", "W2"} & {c.formula for c in data}             # at the 20 g/cm^3 validity limit
     assert model.vocab.tolist() == sorted({int(z) for c in data for z in c.numbers})
-    assert history["losses"].shape == (4, 4) and np.all(np.isfinite(history["losses"]))
+    assert history.losses.shape == (4,) and np.all(np.isfinite(history.losses))
+    parts = np.stack([history.records[k] for k in ("x", "lattice", "types")], axis=1)   # (4, 3)
+    assert parts.shape == (4, 3) and np.all(np.isfinite(parts))
 
 
 def test_condition_vector(tiny):
@@ -124,7 +126,7 @@ def test_prototype_key_compares_species_patterns():
 
 def test_save_load_round_trip(tiny, tmp_path):
     model, config, _ = tiny
-    path = save_joint(tmp_path / "m", model, config)
+    path = checkpoint.save(tmp_path / "m", model, config)
     assert path.suffix == ".npz"
     loaded, cfg = load_joint(path)
     assert cfg == config and loaded.vocab.tolist() == model.vocab.tolist()
@@ -143,7 +145,7 @@ def _args(tmp_path, **kw):
 
 
 def test_run_generate_joint_writes_readable_cifs(tiny, tmp_path):
-    weights = save_joint(tmp_path / "tiny.npz", tiny[0], tiny[1])
+    weights = checkpoint.save(tmp_path / "tiny.npz", tiny[0], tiny[1])
     args = _args(tmp_path, density=4.0, elements="Na,Cl", guidance=2.0, weights=str(weights), n_samples=2)
     assert run_generate_joint(args, log=lambda *_: None) == 0
     out = tmp_path / "out"
@@ -172,6 +174,6 @@ def test_run_generate_joint_with_shipped_weights(tmp_path):
     (dict(weights="/nonexistent/w.npz"), "--weights: no file at"),
 ])
 def test_run_generate_joint_bad_arguments(tiny, tmp_path, kw, message):
-    weights = str(save_joint(tmp_path / "tiny.npz", tiny[0], tiny[1]))
+    weights = str(checkpoint.save(tmp_path / "tiny.npz", tiny[0], tiny[1]))
     with pytest.raises(SystemExit, match=message):
         run_generate_joint(_args(tmp_path, **({"weights": weights} | kw)), log=lambda *_: None)

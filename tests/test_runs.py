@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crystal_tutorial import nn
+from crystal_tutorial import checkpoint, nn
 from crystal_tutorial.cli import runs
 from crystal_tutorial.cli.main import main
 from crystal_tutorial.cli.runs import RunFolder, UsageError, check_memory, memory_estimate, sample_batch_size
 from crystal_tutorial.crystals import demo_dataset
 from crystal_tutorial.joint_diffusion import PRETRAINED_JOINT, load_joint
 from crystal_tutorial.torus import PRETRAINED, load_model
-from crystal_tutorial.training import DivergenceCheck, TrainConfig, build_model, load, save, train
+from crystal_tutorial.training import DivergenceCheck, TrainConfig, build_model, load, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,7 +115,7 @@ def test_sigterm_cleans_up_like_ctrl_c(tmp_path):
         time.sleep(0.1)
     proc.terminate()
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "interrupted" in err, (proc.returncode, err[-3000:])
+    assert proc.returncode == 143 and "interrupted by SIGTERM" in err, (proc.returncode, err[-3000:])
     assert not out.exists() and hidden_leftovers(tmp_path) == []
 
 
@@ -189,7 +189,7 @@ def _bad_files(tmp_path, good: Path):
 def mlp_weights(tmp_path_factory):
     config = TrainConfig(epochs=2, progress=False)
     model = build_model(config)
-    return save(tmp_path_factory.mktemp("w") / "mlp.npz", model, config)
+    return checkpoint.save(tmp_path_factory.mktemp("w") / "mlp.npz", model, config)
 
 
 @pytest.mark.parametrize("model", ["mlp", "pairwise", "joint"])
@@ -213,7 +213,7 @@ def test_unreadable_weights_give_one_error_naming_the_file(tmp_path, mlp_weights
 def test_load_weights_of_a_plain_module_names_the_file(tmp_path):
     (tmp_path / "t.npz").write_text("not a zip")
     with pytest.raises(ValueError, match=r"t\.npz is not a weights file: BadZipFile"):
-        nn.load_weights(tmp_path / "t.npz", nn.MLP([2, 3], rng=0))
+        checkpoint.load_weights(tmp_path / "t.npz", nn.MLP([2, 3], rng=0))
 
 
 def _bomb(path: Path, shape, dtype="<f8", name="weights/psi.layers.0.W"):
@@ -268,14 +268,14 @@ def test_object_arrays_are_refused_without_the_pickle_hint(tmp_path):
 
 def test_saving_is_atomic_and_keeps_the_old_file_when_it_fails(tmp_path, monkeypatch):
     model = nn.MLP([2, 3], rng=0)
-    path = nn.save_checkpoint(tmp_path / "m.npz", model, {"sizes": [2, 3]})
+    path = checkpoint.save(tmp_path / "m.npz", model)
     good = path.read_bytes()
 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
     monkeypatch.setattr(np.lib.format, "write_array", disk_full)
     with pytest.raises(OSError):
-        nn.save_checkpoint(path, model, {"sizes": [2, 3]})
+        checkpoint.save(path, model)
     assert path.read_bytes() == good and [p.name for p in tmp_path.iterdir()] == ["m.npz"]
 
 
@@ -308,7 +308,7 @@ def test_mlp_callbacks_get_o1_views():
     config = TrainConfig(epochs=300, progress=False)
     views = []
     history = train(build_model(config), demo_dataset(), config,
-                    callback=lambda epoch, h: views.append(h.losses.base is not None and h.timesteps.base is not None))
+                    callback=lambda step, h: views.append(h.losses.base is not None and h.timesteps.base is not None))
     assert len(views) == 300 and all(views) and len(history.losses) == 300
 
 

@@ -98,9 +98,10 @@ def test_ddpm_and_ddim_refuse_a_schedule_of_another_T():
 
 
 def test_sample_joint_uses_and_checks_the_T_it_was_trained_with(tmp_path):
-    from crystal_tutorial.joint_diffusion import JointConfig, load_joint, sample_joint, save_joint, training_set
+    from crystal_tutorial import checkpoint
+    from crystal_tutorial.joint_diffusion import JointConfig, load_joint, sample_joint, training_set
     config = JointConfig(hidden=8, embed=4, n_freq=2, n_rbf=4, T=6, max_steps=1, progress=False)
-    model, _ = load_joint(save_joint(tmp_path / "m.npz", config.build_model(training_set()), config))
+    model, _ = load_joint(checkpoint.save(tmp_path / "m.npz", config.build_model(training_set()), config))
     assert model.T == 6
     with pytest.raises(ValueError, match="T = 100 does not match the model's T = 6.*T=None"):
         sample_joint(model, 2, 1, np.random.default_rng(0), T=100)

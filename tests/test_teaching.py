@@ -88,27 +88,45 @@ def test_opening_says_run_from_the_top_and_installs_in_colab(path):
 
 
 def test_colab_cell_does_nothing_outside_colab():
-    namespace = {}
-    exec(colab_cell_source(), namespace)   # would pip install or import google.colab if it misread the test
-    assert namespace["REPOSITORY"] == teaching.COLAB_REPOSITORY
+    for repository in (None, "https://github.com/someone/crystal"):
+        exec(colab_cell_source(repository), {})   # would pip install or import google.colab if it misread the test
     with pytest.raises(ValueError, match="repository"):
         colab_cell_source("github.com/no-scheme")
 
 
-def test_colab_cell_installs_from_the_repository_in_colab(monkeypatch):
-    """In Colab (google.colab imported) the cell pip-installs from REPOSITORY unless the package is there."""
+def _fake_colab(monkeypatch, calls):
     import types
-    calls = []
     colab = types.ModuleType("google.colab")
     colab.output = types.SimpleNamespace(enable_custom_widget_manager=lambda: calls.append("widgets"))
     monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
     monkeypatch.setitem(sys.modules, "google.colab", colab)
     monkeypatch.setattr(subprocess, "run", lambda cmd, check: calls.append(cmd))
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)   # as if not installed yet
+
+
+def test_colab_cell_installs_from_the_repository_in_colab(monkeypatch):
+    """In Colab (google.colab imported) the cell pip-installs from REPOSITORY unless the package is there."""
+    calls = []
+    _fake_colab(monkeypatch, calls)
     exec(colab_cell_source("https://github.com/someone/crystal"), {})
     assert calls == [[sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/someone/crystal"], "widgets"]
-    with pytest.raises(RuntimeError, match="Set REPOSITORY"):   # the placeholder address is refused, with a hint
-        exec(colab_cell_source("https://github.com/YOUR-ACCOUNT/crystal"), {})
+
+
+def test_colab_cell_without_an_address_says_what_to_do(monkeypatch):
+    """No public address yet: one clear sentence in Colab, and no placeholder address anywhere in the cell."""
+    calls = []
+    _fake_colab(monkeypatch, calls)
+    with pytest.raises(RuntimeError, match="no public address.*upload"):
+        exec(colab_cell_source(None), {})
+    assert calls == []
+    assert not re.search(r"YOUR|EXAMPLE|<[a-z-]+>|github\.com/[A-Z]", colab_cell_source(None))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_placeholder_reaches_a_notebook(path):
+    """A placeholder (YOUR-ACCOUNT, YOUR-NAME, <your-repo>) never reaches a learner's notebook or the site built from it."""
+    text = path.read_text(encoding="utf-8")
+    assert not re.search(r"YOUR-[A-Z]+|<your[-_ ][a-z-]+>", text), f"{path.name} shows a placeholder"
 
 
 @pytest.fixture(scope="module")

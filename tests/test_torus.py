@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pytest
 
+from crystal_tutorial import checkpoint
 from crystal_tutorial.crystals import Crystal, demo_dataset
 from crystal_tutorial.diffusion import wrapped_normal_log_pdf, wrapped_normal_score
 from crystal_tutorial.pairwise import PairwiseDenoiser
@@ -14,7 +15,6 @@ from crystal_tutorial.torus import (
     load_model,
     model_score,
     sample_torus,
-    save_model,
     score_norm,
     score_target,
     train_torus,
@@ -78,7 +78,7 @@ def test_training_stops_on_time_and_callback():
     # No upper bound on the time (a busy machine is slow); the loop stops only once 0.3 s have passed,
     # and long before the step budget.
     assert history.stopped_by == "time" and history.train_seconds >= 0.3 and history.n_steps < config.max_steps
-    history = train_torus(config.build_model(), demo_dataset(), config, callback=lambda step, loss: step == 4)
+    history = train_torus(config.build_model(), demo_dataset(), config, callback=lambda step, history: step == 4)
     assert history.stopped_by == "callback" and history.n_steps == 5
 
 
@@ -131,7 +131,7 @@ def test_config_validation():
 def test_save_load_round_trip(tmp_path):
     config = TorusConfig(n_freq=3, hidden=10, message_passing=False, seed=7)
     model = config.build_model()
-    path = save_model(tmp_path / "m", model, config)
+    path = checkpoint.save(tmp_path / "m", model, config)
     assert path.suffix == ".npz"
     loaded, cfg = load_model(path)
     assert cfg == config and loaded.config() == model.config()

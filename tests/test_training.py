@@ -2,11 +2,12 @@
 import numpy as np
 import pytest
 
+from crystal_tutorial import checkpoint
 from crystal_tutorial.crystals import demo_dataset, prototype
 from crystal_tutorial.diffusion import q_sample, to_centered
 from crystal_tutorial.models import PerAtomMLP, masked_mse
 from crystal_tutorial.nn import gradient_check
-from crystal_tutorial.training import TrainConfig, build_model, load, pad_batch, save, train
+from crystal_tutorial.training import TrainConfig, build_model, load, pad_batch, train
 
 FAST = dict(progress=False)
 
@@ -66,7 +67,7 @@ def test_one_training_step_lowers_loss_on_a_fixed_batch():
     x0 = to_centered(frac) * mask[..., None]
     t = rng.integers(1, 101, size=len(x0))
     x_t, eps = q_sample(config.make_schedule(), x0, t, rng=rng)
-    from crystal_tutorial.nn import Adam
+    from crystal_tutorial.optim import Adam
     opt = Adam(model.parameters(), lr=1e-3)
     loss0, grad = masked_mse(model.forward(x_t, t, mask), eps, mask)
     model.backward(grad)
@@ -88,7 +89,7 @@ def test_training_reduces_loss_and_is_bit_reproducible():
 
 def test_callback_can_stop_early():
     config = TrainConfig(epochs=50, **FAST)
-    history = train(build_model(config), demo_dataset(), config, callback=lambda epoch, h: epoch >= 4)
+    history = train(build_model(config), demo_dataset(), config, callback=lambda step, h: step >= 4)
     assert len(history.epoch_losses) == 5
 
 
@@ -123,7 +124,7 @@ def test_save_load_round_trip_gives_identical_outputs(tmp_path):
     config = TrainConfig(epochs=5, hidden=16, **FAST)
     model = build_model(config)
     train(model, demo_dataset(), config)
-    path = save(tmp_path / "m", model, config)
+    path = checkpoint.save(tmp_path / "m", model, config)
     model2, config2 = load(path)
     assert config2 == config
     x = np.random.default_rng(0).normal(size=(2, 4, 3))

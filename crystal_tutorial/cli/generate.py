@@ -182,7 +182,8 @@ def _check_args(args):
 
 
 def _train_pairwise(args, dataset, folder: Path, log):
-    from ..torus import TorusConfig, save_model, train_torus
+    from ..checkpoint import save
+    from ..torus import TorusConfig, train_torus
     steps, seconds = args.train_steps, args.train_seconds
     if steps is None and seconds is not None:  # a time budget alone: the learning rate decays over it
         config = TorusConfig(seed=args.seed, max_steps=1_000_000, max_seconds=seconds, lr_decay="time", progress=False)
@@ -193,7 +194,7 @@ def _train_pairwise(args, dataset, folder: Path, log):
     log(f"training {model!r} for {config.max_steps if config.lr_decay == 'steps' else config.max_seconds:g} "
         f"{'steps' if config.lr_decay == 'steps' else 's'} ...")
     history = train_torus(model, dataset, config)
-    save_model(folder / "model.npz", model, config)
+    save(folder / "model.npz", model, config)
     log(f"{history.n_steps} Adam steps in {history.train_seconds:.1f} s, final loss "
         f"{np.mean(history.losses[-50:]):.3f}")
     return model, {"weights": "model.npz", "train_steps": history.n_steps, "stopped_by": history.stopped_by}, \
@@ -201,7 +202,8 @@ def _train_pairwise(args, dataset, folder: Path, log):
 
 
 def _train_mlp(args, dataset, folder: Path, log):
-    from ..training import TrainConfig, build_model, save, train
+    from ..checkpoint import save
+    from ..training import TrainConfig, build_model, train
     steps, seconds = args.train_steps, args.train_seconds
     config = TrainConfig(epochs=steps or (1_000_000 if seconds is not None else MLP_STEPS), seed=args.seed,
                          progress=False)
@@ -210,7 +212,7 @@ def _train_mlp(args, dataset, folder: Path, log):
     start = time.perf_counter()
     deadline = None if seconds is None else start + seconds  # wall time of the whole training, callbacks included
     history = train(model, dataset, config,
-                    callback=None if deadline is None else (lambda epoch, h: time.perf_counter() >= deadline))
+                    callback=None if deadline is None else (lambda step, h: time.perf_counter() >= deadline))
     train_seconds = time.perf_counter() - start
     n, planned = len(history.epoch_losses), config.epochs
     config = TrainConfig(**{**config.__dict__, "epochs": n})  # the saved config says what was done
@@ -306,7 +308,7 @@ def run_generate_joint(args, log=print) -> int:
 
     ``args`` (an argparse Namespace) needs ``n_atoms``, ``n_samples``, ``seed``, ``out`` and may carry
     ``density`` (g/cm^3 or None; within :func:`trained_density_range`), ``elements`` ("Na,Cl" or None),
-    ``guidance`` (w >= 0, default 1), ``weights`` (a ``save_joint`` file; None or "pretrained" = the
+    ``guidance`` (w >= 0, default 1), ``weights`` (a ``checkpoint.save`` file; None or "pretrained" = the
     shipped weights), ``temperature`` (default 0.5), ``symprec`` (Å, default 0.1) and ``overwrite``.
     Writes ``out/sample_000.cif`` ..., ``out/summary.json`` (``metrics.evaluate_samples(...).to_dict()``,
     novelty against ``training_set()``, plus the condition, guidance and the species-aware prototype match rate under ``"generate"``,

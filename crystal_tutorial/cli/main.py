@@ -9,9 +9,10 @@
 Exit status, the same for every subcommand: 0 done; 2 something given on the command line is wrong
 (argparse, or a ValueError such as ``runs.UsageError`` raised by the subcommand: a bad value, a bad
 combination, an ``--out`` that is taken, a ``--weights`` file that cannot be read); 1 the work failed
-(an OSError such as no permission or a full disk, a MemoryError, training that diverged); 130
-interrupted (Ctrl-C or SIGTERM). Errors are one line on stderr, ``python -m crystal_tutorial CMD: error: ...``,
-never a traceback.
+(an OSError such as no permission or a full disk, a MemoryError, training that diverged, a worker
+process that died); 130 interrupted by Ctrl-C (SIGINT), 143 stopped by SIGTERM (``kill``): 128 plus the
+signal's number, as a shell reports a process killed by it; either way the run's ``--out`` is not written.
+Errors are one line on stderr, ``python -m crystal_tutorial CMD: error: ...``, never a traceback.
 
 A subcommand is one function ``add_NAME(sub)`` that adds its subparser and sets ``func`` (a function
 of the parsed args that returns 0); add it to ``SUBCOMMANDS``.
@@ -30,6 +31,12 @@ from ..course.teaching import add_student_edition_arguments, run_student_edition
 
 RULE = "=" * 80
 PROG = "python -m crystal_tutorial"
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143   # 128 + the signal's number, as a shell reports it
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised by ``main``'s handler and cleaned up like Ctrl-C (a KeyboardInterrupt subclass, so
+    Python does not re-raise SIGINT at exit); ``main`` returns 143 for it, 130 for Ctrl-C."""
 
 
 def _new_out_dir(prefix: str) -> Path:
@@ -54,10 +61,11 @@ def run_demo(args) -> int:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from ..checkpoint import save
     from ..crystals import demo_dataset
     from ..physics import PhysicsValidator
     from ..sampling import sample_ddpm
-    from ..training import TrainConfig, build_model, save, train
+    from ..training import TrainConfig, build_model, train
     from ..viz.figures import plot_crystal_mpl
 
     config = TrainConfig(epochs=args.epochs, timesteps=args.timesteps, lr=args.lr, seed=args.seed,
@@ -161,7 +169,7 @@ def add_site(sub) -> None:
 
 
 def add_benchmark(sub) -> None:
-    from ..benchmark import add_benchmark_arguments, run_benchmark
+    from .benchmark import add_benchmark_arguments, run_benchmark
     bench = sub.add_parser("benchmark", help="score the CSP model and baselines on perov-5 or carbon-24 (notebook 10)")
     add_benchmark_arguments(bench).set_defaults(func=run_benchmark)
 
@@ -187,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Parse ``argv`` and run the subcommand; expected failures become one line on stderr (see the
-    module docstring for the exit status). Returns 0, 1 (the work failed) or 130 (interrupted); a
+    module docstring for the exit status). Returns 0, 1 (the work failed), 130 (Ctrl-C) or 143 (SIGTERM); a
     usage error (a ValueError) raises SystemExit(2) after its line, as argparse's own usage errors do."""
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -195,9 +203,6 @@ def main(argv=None) -> int:
     def fail(status, message):
         print(f"{PROG} {args.command}: error: {' '.join(str(message).split())}", file=sys.stderr)
         return status
-
-    class Terminated(KeyboardInterrupt):
-        """SIGTERM, handled as Ctrl-C (a subclass, so Python does not re-raise SIGINT at exit)."""
 
     def terminate(signum, frame):  # `kill` (SIGTERM) cleans up like Ctrl-C: no half-written --out is left
         raise Terminated
@@ -211,11 +216,13 @@ def main(argv=None) -> int:
         return args.func(args)
     except ValueError as exc:  # a usage error (runs.UsageError is one): SystemExit(2), as argparse's own
         raise SystemExit(fail(2, exc)) from None
-    except KeyboardInterrupt:
-        if args.command in ("demo", "generate"):  # they write through runs.RunFolder
-            return fail(130, f"interrupted; nothing was written to {args.out or 'the output folder'} "
-                             "(a run appears only when complete)")
-        return fail(130, "interrupted")
+    except KeyboardInterrupt as exc:
+        status, what = (EXIT_SIGTERM, "interrupted by SIGTERM") if isinstance(exc, Terminated) else \
+            (EXIT_SIGINT, "interrupted")
+        if args.command in ("demo", "generate", "benchmark"):  # they write through runs.RunFolder
+            return fail(status, f"{what}; nothing was written to {args.out or 'the output folder'} "
+                                "(a run appears only when complete)")
+        return fail(status, what)
     except MemoryError as exc:
         return fail(1, f"out of memory ({exc or 'MemoryError'}); ask for a smaller job")
     except OSError as exc:

@@ -182,6 +182,41 @@ def check(name: str, answer, expected=None, *, rtol: float = 1e-6, atol: float =
     return verdict
 
 
+
+def measured_again(call, measure, rtol: float = 1e-9):
+    """A ``test`` for :func:`check` in a "change the model" exercise, whose answer is ``(function, value)``.
+
+    The learner changes a model or a sampler, writes it as ``function`` and measures it: ``value`` is a
+    number or a list of numbers (None for a measurement that does not exist, e.g. an RMSE without
+    matches). ``call(function)`` runs it again as the exercise says (same arguments, same seed) and
+    ``measure`` turns what it returns into the number(s) asked for. The test passes when they equal
+    ``value`` (to ``rtol``): any change passes, with its honest measurement. The check knows no answer;
+    it re-runs the learner's code.
+
+        check("08.5 ...", answer, test=measured_again(lambda f: f(8, 20, np.random.default_rng(0)),
+                                                      lambda samples: quality(samples)["match"]))
+    """
+    def test(given):
+        if not (isinstance(given, (tuple, list)) and len(given) == 2 and callable(given[0])):
+            raise Problem("the answer is (your function, what you measured), e.g. answer = (my_sampler, rate)")
+        function, value = given
+        return _same_measurement(measure(call(_guard(function))), value, rtol)
+    return test
+
+
+def _same_measurement(again, value, rtol: float) -> bool:
+    again = np.atleast_1d(np.array(again, dtype=object))
+    value = np.atleast_1d(np.array(value, dtype=object))
+    if again.shape != value.shape:
+        raise Problem(f"you measured {value.size} number(s); the exercise asks for {again.size}")
+    for a, v in zip(again.ravel(), value.ravel()):
+        if a is None or v is None:
+            if a is not v:
+                return False
+        elif not np.isclose(float(_as_array(v)), float(a), rtol=rtol, atol=1e-12):
+            return False
+    return True
+
 # ---- cells run out of order ----
 
 _notebook: Path | None = None   # set by explain_missing_names: the notebook this kernel runs

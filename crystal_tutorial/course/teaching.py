@@ -27,8 +27,9 @@ from ..files import atomic_write_text
 TAGS = ("exercise", "check", "solution")
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"   # the repository's notebooks
 
-# The repository Colab installs the package from: the single place to set it (README, "Colab").
-COLAB_REPOSITORY = "https://github.com/YOUR-ACCOUNT/crystal-diffusion-from-scratch"
+# The repository Colab installs the package from: the single place to set it (README, "Colab"). None until
+# the tutorial has a public address: the cell then says so in one sentence instead of showing a placeholder.
+COLAB_REPOSITORY = None
 
 RUN_FROM_THE_TOP = (
     "> **Run this notebook from the top** (Run ▸ Run All Cells, or Kernel ▸ Restart Kernel and Run All\n"
@@ -37,18 +38,30 @@ RUN_FROM_THE_TOP = (
     "> says which section to run first.\n")
 
 
-def colab_cell_source(repository: str = COLAB_REPOSITORY) -> str:
-    """The first code cell of every notebook: installs the package in Google Colab, does nothing elsewhere."""
-    if not isinstance(repository, str) or not re.fullmatch(r"https://\S+", repository):
-        raise ValueError(f"repository must be an https:// address, got {repository!r}")
-    return (
-        "# Opened in Google Colab? This cell installs the tutorial's package there; anywhere else it does nothing.\n"
+def colab_cell_source(repository: str | None = COLAB_REPOSITORY) -> str:
+    """The first code cell of every notebook: installs the package in Google Colab, does nothing elsewhere.
+
+    ``repository`` is the https:// address of a published copy; with None (no public address yet) the cell
+    tells a Colab user, in one sentence, to upload the repository's ``crystal_tutorial`` folder instead.
+    """
+    if repository is not None and (not isinstance(repository, str) or not re.fullmatch(r"https://\S+", repository)):
+        raise ValueError(f"repository must be an https:// address or None, got {repository!r}")
+    head = "# Opened in Google Colab? This cell installs the tutorial's package there; anywhere else it does nothing.\n"
+    if repository is None:
+        return head + (
+            "import sys\n"
+            'if "google.colab" in sys.modules:\n'
+            "    import importlib.util\n"
+            '    if importlib.util.find_spec("crystal_tutorial") is None:\n'
+            '        raise RuntimeError("This copy of the tutorial has no public address to install from yet: upload the "\n'
+            '                           "repository\'s crystal_tutorial folder next to this notebook, then run this cell again.")\n'
+            "    from google.colab import output\n"
+            "    output.enable_custom_widget_manager()   # lets Colab show the ipywidgets sliders")
+    return head + (
         f'REPOSITORY = "{repository}"   # README, "Colab"\n'
         "import sys\n"
         'if "google.colab" in sys.modules:\n'
         "    import importlib.util, subprocess\n"
-        '    if "YOUR-ACCOUNT" in REPOSITORY:\n'
-        '        raise RuntimeError("Set REPOSITORY in this cell to the GitHub address of the tutorial (README, Colab).")\n'
         '    if importlib.util.find_spec("crystal_tutorial") is None:\n'
         '        subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"git+{REPOSITORY}"], check=True)\n'
         "    from google.colab import output\n"
@@ -185,7 +198,7 @@ def write_student_edition(out, notebooks=None, overwrite: bool = False) -> list[
     return [run.out / name for name in names]
 
 
-def write_colab_cells(repository: str = COLAB_REPOSITORY, notebooks=None) -> list[Path]:
+def write_colab_cells(repository: str | None = COLAB_REPOSITORY, notebooks=None) -> list[Path]:
     """Set the Colab install cell (the first code cell) of every notebook to install from ``repository``."""
     import nbformat
     source = colab_cell_source(repository)

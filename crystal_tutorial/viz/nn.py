@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..checks import check_array, check_bool, check_choice, check_int, check_number, check_seed
-from ..nn import MLP, SGD, Adam, _as_input, mse_loss
+from ..nn import MLP, _as_input, mse_loss
+from ..optim import SGD, Adam
 
 
 def periodic_target(frac):

@@ -242,9 +242,9 @@ def train_run(n_freq: int = 4, hidden: int = 48, train_steps: int = 200, warm_st
         model = copy.deepcopy(pretrained)                   # never change the shipped weights in memory
         config.lr = config.lr / 4  # fine-tuning: a smaller step keeps what the weights already know
 
-    def report(step, loss):
+    def report(step, history):
         if progress is not None:
-            progress(step + 1, train_steps, f"Adam steps, loss {loss:.3f}")
+            progress(step + 1, train_steps, f"Adam steps, loss {history.losses[-1]:.3f}")
         return False
 
     history = train_torus(model, demo_dataset(), config, callback=report)
