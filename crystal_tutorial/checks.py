@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # crystals imports this module: Crystal is imported where a c
 
 LATTICE_TOL = 1e-3  # Å: lattices closer than this count as the same cell
 NOT_NUMBERS = {bool, np.bool_, str, bytes, complex, type(None)}  # entry types that are never real numbers
+MAX_CONFIG_INT = 10**9  # largest integer field of a config (steps, widths, batch sizes)
 SEED_MAX = 2**63 - 1  # the largest seed every command accepts (one rule for demo, generate, benchmark)
 
 
@@ -303,17 +304,36 @@ def check_crystal_list(name: str, values, min_atoms: int = 1) -> list[Crystal]:
     return values
 
 
-def check_config_fields(config, positive_ints=(), positive_numbers=(), non_negative=()) -> None:
-    """Check the named fields of a config dataclass: integers >= 1, finite numbers > 0, numbers >= 0.
+def check_config_fields(config, positive_ints=(), positive_numbers=(), non_negative=(), *, fractions=(),
+                        flags=(), seeds=(), choices=None, sigma_range=None) -> None:
+    """Check the named fields of a config dataclass, in one way for every config of the package.
 
-    Raises TypeError/ValueError naming the first bad field, what it holds and what it should hold.
+    ``positive_ints``: integers in 1..``MAX_CONFIG_INT``; ``positive_numbers``: finite numbers > 0;
+    ``non_negative``: finite numbers >= 0; ``fractions``: numbers in [0, 1]; ``flags``: True or False;
+    ``seeds``: ``check_seed``; ``choices``: {field: allowed values}; ``sigma_range``: (low field, high field)
+    with 0 < low < high <= 1. Raises TypeError/ValueError naming the first bad field, what it holds and
+    what it should hold.
     """
     for name in positive_ints:
-        check_int(name, getattr(config, name), 1)
+        check_int(name, getattr(config, name), 1, MAX_CONFIG_INT)
     for name in positive_numbers:
         check_positive(name, getattr(config, name))
     for name in non_negative:
         check_number(name, getattr(config, name), 0)
+    for name in fractions:
+        check_number(name, getattr(config, name), 0, 1)
+    for name in flags:
+        check_bool(name, getattr(config, name))
+    for name in seeds:
+        check_seed(name, getattr(config, name))
+    for name, allowed in (choices or {}).items():
+        check_choice(name, getattr(config, name), allowed)
+    if sigma_range is not None:
+        low_name, high_name = sigma_range
+        low = check_number(low_name, getattr(config, low_name), 0, 1, low_open=True)
+        high = check_number(high_name, getattr(config, high_name), 0, 1, low_open=True)
+        if not low < high:
+            raise ValueError(f"{high_name} must be > {low_name} = {low:g}, got {high:g}")
 
 
 # --- batching shared by physics and metrics ---------------------------------------------------------

@@ -62,11 +62,8 @@ class CSPConfig:
 
     def __post_init__(self):
         check_config_fields(self, ("n_freq", "n_rbf", "embed", "hidden", "T", "batch_size", "max_steps",
-                                   "blas_threads"), ("min_scale", "lr"))
-        if not 0 <= self.p_true_lattice <= 1:
-            raise ValueError(f"p_true_lattice must lie in [0, 1], got {self.p_true_lattice!r}")
-        if not 0 < self.sigma_min < self.sigma_max <= 1:
-            raise ValueError(f"need 0 < sigma_min < sigma_max <= 1, got {self.sigma_min}, {self.sigma_max}")
+                                   "blas_threads"), ("min_scale", "lr"), fractions=("p_true_lattice",),
+                            flags=("progress",), seeds=("seed",), sigma_range=("sigma_min", "sigma_max"))
 
     def build_model(self, dataset) -> JointDenoiser:
         """A fresh JointDenoiser (condition = the one "lattice given" flag) normalised to ``dataset``."""

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from . import checkpoint
-from .checks import check_config_fields
+from .checks import check_config_fields, check_number
 from .crystals import Crystal
 from .datasets import binary_dataset
 from .diffusion import cosine_schedule, geometric_sigmas, ve_sample
@@ -92,11 +92,10 @@ class JointConfig:
     def __post_init__(self):
         check_config_fields(self, ("n_freq", "n_rbf", "embed", "hidden", "T", "batch_size", "max_steps",
                                    "blas_threads"), ("shape_scale", "lr", "max_seconds"),
-                            ("strain", "p_drop", "weight_lattice", "weight_types"))
-        if self.p_drop >= 1:
+                            ("strain", "weight_lattice", "weight_types"), flags=("progress",), seeds=("seed",),
+                            sigma_range=("sigma_min", "sigma_max"))
+        if check_number("p_drop", self.p_drop, 0, 1, high_open=True) >= 1:
             raise ValueError(f"p_drop must be below 1, got {self.p_drop}")
-        if not 0 < self.sigma_min < self.sigma_max <= 1:
-            raise ValueError(f"need 0 < sigma_min < sigma_max <= 1, got {self.sigma_min}, {self.sigma_max}")
 
     def build_model(self, dataset) -> JointDenoiser:
         """A fresh JointDenoiser whose vocabulary and lattice normalisation come from ``dataset``."""

@@ -114,11 +114,8 @@ class TorusConfig:
 
     def __post_init__(self):
         check_config_fields(self, ("n_freq", "hidden", "batch_size", "max_steps", "blas_threads"),
-                            ("lr", "max_seconds"))
-        if self.lr_decay not in ("steps", "time", "none"):
-            raise ValueError(f"lr_decay must be 'steps', 'time' or 'none', got {self.lr_decay!r}")
-        if not 0 < self.sigma_min < self.sigma_max <= 1.0:
-            raise ValueError(f"need 0 < sigma_min < sigma_max <= 1, got {self.sigma_min}, {self.sigma_max}")
+                            ("lr", "max_seconds"), flags=("message_passing", "progress"), seeds=("seed",),
+                            choices={"lr_decay": ("steps", "time", "none")}, sigma_range=("sigma_min", "sigma_max"))
 
     def build_model(self) -> PairwiseDenoiser:
         """A freshly initialised PairwiseDenoiser of this architecture (weights from ``seed``)."""

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import checkpoint
+from .checks import check_config_fields, check_int, check_number, check_positive
 from .crystals import Crystal
-from .diffusion import cosine_schedule, linear_schedule, q_sample, to_centered
+from .diffusion import MAX_T, cosine_schedule, linear_schedule, q_sample, to_centered
 from .models import PerAtomMLP, masked_mse
 from .nn import blas_threads
 from .optim import Adam, clip_grad_norm
@@ -49,20 +50,15 @@ class TrainConfig:
     blas_threads: int = 1      # one BLAS thread is fastest for these small matrices (benchmarks/bench_nn.py)
 
     def __post_init__(self):
-        for name in ("epochs", "timesteps", "hidden", "batch_size", "blas_threads"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not (np.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        if not (0 < self.beta_start <= self.beta_end < 1):
-            raise ValueError(f"need 0 < beta_start <= beta_end < 1, got {self.beta_start}, {self.beta_end}")
-        if self.schedule not in ("linear", "cosine"):
-            raise ValueError(f"schedule must be 'linear' or 'cosine', got {self.schedule!r}")
-        if self.lr_decay not in ("steps", "none"):
-            raise ValueError(f"lr_decay must be 'steps' or 'none', got {self.lr_decay!r}")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            raise ValueError(f"grad_clip must be positive or None, got {self.grad_clip!r}")
+        check_config_fields(self, ("epochs", "hidden", "batch_size", "blas_threads"), ("lr",), flags=("progress",),
+                            seeds=("seed",), choices={"schedule": ("linear", "cosine"), "lr_decay": ("steps", "none")})
+        check_int("timesteps", self.timesteps, 1, MAX_T)
+        beta_start = check_number("beta_start", self.beta_start, 0, 1, low_open=True, high_open=True)
+        beta_end = check_number("beta_end", self.beta_end, 0, 1, low_open=True, high_open=True)
+        if beta_end < beta_start:
+            raise ValueError(f"beta_end must be >= beta_start = {beta_start:g}, got {beta_end:g}")
+        if self.grad_clip is not None:
+            check_positive("grad_clip", self.grad_clip)
 
     def make_schedule(self):
         if self.schedule == "cosine":

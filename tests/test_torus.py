@@ -122,7 +122,7 @@ def test_config_validation():
         TorusConfig(batch_size=0)
     with pytest.raises(ValueError, match=r"max_seconds must be a finite number > 0, got -1"):
         TorusConfig(max_seconds=-1)
-    with pytest.raises(ValueError, match="sigma_min < sigma_max"):
+    with pytest.raises(ValueError, match=r"sigma_max must be > sigma_min = 0.5, got 0.5"):
         TorusConfig(sigma_min=0.5, sigma_max=0.5)
     with pytest.raises(ValueError, match="two or more atoms"):
         train_torus(PairwiseDenoiser(n_freq=1, hidden=2), [demo_dataset()[0]], TorusConfig(progress=False))
