@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from . import checkpoint
-from .checks import check_config_fields
+from .checks import check_choice, check_config_fields, check_int, check_number, check_rng
 from .crystals import Crystal
-from .diffusion import ve_sample
+from .diffusion import MAX_T, ve_sample
 from .joint import HELMERT, JointDenoiser, lattice_params, params_to_lattice
 from .joint_diffusion import build_denoiser, check_dataset, ddpm_step_from_x0, noise_schedules, predicted_z0
 from .joint_diffusion import encode as encode_joint
@@ -184,15 +184,12 @@ def sample_csp(model: JointDenoiser, targets, rng, lattice: str = "generated", T
     """
     if not isinstance(model, JointDenoiser) or model.cond_dim != 1:
         raise TypeError("model must be a CSP JointDenoiser (cond_dim = 1; see CSPConfig.build_model)")
-    if lattice not in LATTICE_MODES:
-        raise ValueError(f"lattice must be one of {LATTICE_MODES}, got {lattice!r}")
-    for name, value, low in (("T", T, 2), ("corrector_steps", corrector_steps, 0), ("chunk", chunk, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
-        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
+    check_choice("lattice", lattice, LATTICE_MODES)
+    T = check_int("T", T, 2, MAX_T)
+    corrector_steps = check_int("corrector_steps", corrector_steps, 0, 100)
+    chunk = check_int("chunk", chunk, 1, 100_000)
+    temperature = check_number("temperature", temperature, 0, 100, low_open=True)
+    check_rng("rng", rng)
     targets = check_dataset(targets)
     order = np.argsort([c.n_atoms for c in targets], kind="stable")  # chunks of similar size: less padding
     out = [None] * len(targets)

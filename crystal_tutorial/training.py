@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import checkpoint
-from .checks import check_config_fields, check_int, check_number, check_positive
+from .checks import MAX_CONFIG_INT, check_config_fields, check_int, check_number, check_positive, check_rng
 from .crystals import Crystal
 from .diffusion import MAX_T, cosine_schedule, linear_schedule, q_sample, to_centered
 from .models import PerAtomMLP, masked_mse
@@ -150,7 +150,9 @@ class DivergenceCheck:
     """
 
     def __init__(self, lr: float, factor: float = 100.0, window: int = 10):
-        self.lr, self.factor, self.window = lr, factor, window
+        self.lr = check_positive("lr", lr)
+        self.factor = check_number("factor", factor, 1, 1e12)
+        self.window = check_int("window", window, 1, 100_000)
         self.first, self.recent, self.step = None, [], 0
 
     def update(self, loss: float) -> None:
@@ -186,6 +188,9 @@ class _Growing:
 def epoch_batches(n: int, batch_size: int, rng):
     """Mini-batch indices, epoch after epoch: each epoch a fresh permutation of range(n) cut into full
     batches of ``batch_size`` (a remainder is left out, so every step sees the same number of rows)."""
+    n = check_int("n", n, 1, MAX_CONFIG_INT)
+    batch_size = check_int("batch_size", batch_size, 1, n)
+    check_rng("rng", rng)
     while True:
         order = rng.permutation(n)
         for k in range(0, n - batch_size + 1, batch_size):
@@ -221,13 +226,12 @@ def fit(step, model, config, callback=None, *, rng, max_steps: int | None = None
     max_steps = getattr(config, "max_steps", None) if max_steps is None else max_steps
     max_seconds = getattr(config, "max_seconds", np.inf)
     lr_decay, grad_clip = getattr(config, "lr_decay", "steps"), getattr(config, "grad_clip", None)
-    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
-        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+    max_steps = check_int("max_steps", max_steps, 1, MAX_CONFIG_INT)
+    steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch, 1, MAX_CONFIG_INT)
     if lr_decay not in LR_DECAYS or (lr_decay == "time" and not np.isfinite(max_seconds)):
         raise ValueError(f"lr_decay must be one of {LR_DECAYS} ('time' needs a finite max_seconds), "
                          f"got {lr_decay!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
+    check_rng("rng", rng)
     optimizer = Adam(model.parameters(), lr=config.lr)
     divergence = DivergenceCheck(config.lr)
     losses, seconds, records = _Growing(), _Growing(), {}

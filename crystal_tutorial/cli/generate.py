@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import SEED_MAX
 from ..cli.runs import (  # noqa: F401
     MAX_SAMPLES,
     RunFolder,
@@ -99,7 +100,7 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
     parser.add_argument("--n-samples", type=_int_in(1, MAX_SAMPLES), default=10, metavar="K",
                         help="structures to sample (in batches; a job that would need more than 1 GiB is "
                              "refused with the estimate); default 10")
-    parser.add_argument("--seed", type=_int_in(0, 2**63 - 1), default=0, metavar="S",
+    parser.add_argument("--seed", type=_int_in(0, SEED_MAX), default=0, metavar="S",
                         help="seed of the weights, training and sampling: the same command and seed write the "
                              "same files (apart from summary.json's \"timings\"); default 0")
     parser.add_argument("--out", required=True, metavar="DIR",
@@ -157,7 +158,7 @@ def _check_args(args):
         if model != "joint" and getattr(args, flag, None) is not None:
             _fail(f"--{flag} needs --model joint (the {model} model has no conditions), got --{flag} "
                   f"{getattr(args, flag)}")
-    for flag, low, high in (("n_atoms", 1, MAX_ATOMS), ("n_samples", 1, MAX_SAMPLES), ("seed", 0, 2**63 - 1)):
+    for flag, low, high in (("n_atoms", 1, MAX_ATOMS), ("n_samples", 1, MAX_SAMPLES), ("seed", 0, SEED_MAX)):
         value = getattr(args, flag, None)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
             _fail(f"--{flag.replace('_', '-')} must be an integer in {low}..{high}, got {value!r}")

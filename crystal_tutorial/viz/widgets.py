@@ -77,7 +77,7 @@ class Progress:
         self.bar = W.IntProgress(value=0, min=0, max=1, description=description, bar_style="info")
         self.label = W.Label("")
         self.box = W.HBox([self.bar, self.label])
-        self._redraws, self._last = max(1, int(redraws)), -1
+        self._redraws, self._last = check_int("redraws", redraws, 1, 100_000), -1
 
     def __call__(self, done: int, total: int, text: str = "") -> None:
         total = max(1, int(total))
