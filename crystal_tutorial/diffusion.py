@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import check_array, check_int, check_number, check_rng, check_timesteps, describe
+from .checks import check_array, check_instance, check_int, check_number, check_rng, check_timesteps
 from .pbc import wrap
 
 MAX_T = 100_000  # largest number of diffusion steps (Ho et al. used 1,000)
@@ -250,8 +250,7 @@ def ve_sigmas_from_schedule(schedule: Schedule, sigma_cap: float = 2.0) -> np.nd
     Clipped at ``sigma_cap``: beyond sigma ~ 1.2 a wrapped normal is uniform to machine precision,
     and a huge sigma would leave no meaningful digits in wrap(x_0 + sigma z). (T + 1,).
     """
-    if not isinstance(schedule, Schedule):
-        raise TypeError(f"schedule must be a diffusion.Schedule, got {describe(schedule)}")
+    check_instance("schedule", schedule, Schedule)
     sigma_cap = check_number("sigma_cap", sigma_cap, 0, MAX_SIGMA, low_open=True)
     return np.minimum(np.sqrt((1.0 - schedule.alpha_bars) / schedule.alpha_bars), sigma_cap)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import check_array, check_int, check_lattice, check_number, check_rng, describe
+from .checks import check_array, check_instance, check_int, check_lattice, check_number, check_rng
 from .crystals import Crystal
 from .diffusion import MAX_T, Schedule, from_centered
 
@@ -36,8 +36,7 @@ MAX_VALUES = 10_000_000  # n_samples x n_atoms: a (S, N, 3) float64 batch of at 
 
 def sampler_inputs(model, schedule, n_atoms, lattice, n_samples, rng):
     """Check the arguments every sampler shares; returns ``(n_atoms, lattice, n_samples)``."""
-    if not isinstance(schedule, Schedule):
-        raise TypeError(f"schedule must be a diffusion.Schedule, got {describe(schedule)}")
+    check_instance("schedule", schedule, Schedule, "e.g. diffusion.linear_schedule(100)")
     check_model_T(model, schedule.T)
     n_atoms = check_int("n_atoms", n_atoms, 1, MAX_ATOMS)
     n_samples = check_int("n_samples", n_samples, 1, MAX_VALUES // n_atoms)

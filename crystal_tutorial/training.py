@@ -21,8 +21,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import checkpoint
-from .checks import MAX_CONFIG_INT, check_config_fields, check_int, check_number, check_positive, check_rng
-from .crystals import Crystal
+from .checks import (
+    MAX_CONFIG_INT,
+    check_config_fields,
+    check_crystal_list,
+    check_int,
+    check_number,
+    check_positive,
+    check_rng,
+)
 from .diffusion import MAX_T, cosine_schedule, linear_schedule, q_sample, to_centered
 from .models import PerAtomMLP, masked_mse
 from .nn import blas_threads
@@ -123,9 +130,7 @@ class History:
 
 def pad_batch(crystals):
     """Stack structures of different sizes: frac (S, N_max, 3) padded with zeros, mask (S, N_max)."""
-    crystals = list(crystals)
-    if not crystals or not all(isinstance(c, Crystal) for c in crystals):
-        raise TypeError("expected a non-empty list of Crystal objects")
+    crystals = check_crystal_list("crystals", crystals)
     n_max = max(c.n_atoms for c in crystals)
     frac = np.zeros((len(crystals), n_max, 3))                         # (S, N, 3)
     mask = np.zeros((len(crystals), n_max), dtype=bool)               # (S, N)
