@@ -53,7 +53,8 @@ def test_crystal_is_immutable():
     (dict(lattice=np.eye(3), frac_coords=[[np.nan, 0, 0]], numbers=[1]), "frac_coords contains NaN"),
     (dict(lattice=np.eye(3), frac_coords=[[0, 0, 0]], numbers=[0]), "1..118"),
     (dict(lattice=np.eye(3), frac_coords=[[0, 0, 0]], numbers=[119]), "1..118"),
-    (dict(lattice=np.eye(3), frac_coords=[[0, 0, 0]], numbers=[1.5]), r"numbers must hold integers in 1..118 \(whole numbers\)"),
+    (dict(lattice=np.eye(3), frac_coords=[[0, 0, 0]], numbers=[1.5]),
+     r"numbers must hold integers in 1..118 \(whole numbers\)"),
     (dict(lattice=np.eye(3), frac_coords=[[0, 0, 0], [0.5, 0.5, 0.5]], numbers=[1]), "numbers must have shape"),
 ])
 def test_bad_crystals_raise_clear_errors(kwargs, message):

@@ -113,7 +113,8 @@ def test_render_correction_rejects_bad_iterations(bad):
 
 @pytest.mark.parametrize("bad", [0.0, 0.005, 1.5, float("nan"), "0.1"])
 def test_render_correction_rejects_bad_step(bad):
-    with pytest.raises(TypeError if isinstance(bad, str) else ValueError, match=r"step must be a number in \[0.01, 1\]"):
+    error = TypeError if isinstance(bad, str) else ValueError
+    with pytest.raises(error, match=r"step must be a number in \[0.01, 1\]"):
         render_correction(CROWDED, 10, bad)
 
 

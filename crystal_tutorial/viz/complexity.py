@@ -87,7 +87,8 @@ def window(sweep: Sweep, low: float, high: float) -> Sweep:
     low, high = check_number("low", low), check_number("high", high)
     keep = (sweep.sizes >= low) & (sweep.sizes <= high)  # (K,) bool
     if keep.sum() < 3:
-        raise ValueError(f"the window [low, high] = [{low:g}, {high:g}] holds {int(keep.sum())} sizes of {sweep.sizes.tolist()}; "
+        raise ValueError(f"the window [low, high] = [{low:g}, {high:g}] holds {int(keep.sum())} sizes of "
+                         f"{sweep.sizes.tolist()}; "
                          "a fit needs at least 3")
     return Sweep(sweep.sizes[keep], tuple(t for t, k in zip(sweep.timings, keep) if k))
 
@@ -226,7 +227,8 @@ def render_min_distance_timing(n_atoms: int = 400, fits: dict | None = None, see
     n_atoms = check_int("n_atoms", n_atoms, *N_ATOMS_RANGE)
     fits = {} if fits is None else fits
     if not isinstance(fits, dict) or not all(isinstance(f, PowerLawFit) for f in fits.values()):
-        raise TypeError(f"fits must be a dict of name -> PowerLawFit, e.g. {{'brute force': fit}}, got {describe(fits)}")
+        raise TypeError(f"fits must be a dict of name -> PowerLawFit, e.g. {{'brute force': fit}}, "
+                        f"got {describe(fits)}")
     live = n_atoms <= BRUTE_FORCE_LIVE_MAX
     r = time_min_distance(n_atoms, seed, brute_force=live)
     if live and abs(r["d_brute"] - r["d_cells"]) > 1e-9:

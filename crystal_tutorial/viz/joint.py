@@ -53,8 +53,9 @@ def guided_samples(model, guidance: float = 2.0, elements: str | None = "Na,Cl",
     n_atoms = check_int("n_atoms", n_atoms, *ATOMS_RANGE)
     n_samples = check_int("n_samples", n_samples, 1, 6)
     corrector_steps = check_int("corrector_steps", corrector_steps, 0, 10)
+    rng = np.random.default_rng(check_seed("seed", seed))
     counted = with_progress(model, progress, _calls(model, corrector_steps), "network calls (sampling)")
-    return sample_joint(counted, n_atoms, n_samples, np.random.default_rng(check_seed("seed", seed)), elements=elements, guidance=w,
+    return sample_joint(counted, n_atoms, n_samples, rng, elements=elements, guidance=w,
                         corrector_steps=corrector_steps)
 
 
@@ -112,8 +113,9 @@ def sample_densities(model, density=None, guidance: float = 1.0, n_atoms: int = 
     n_atoms = check_int("n_atoms", n_atoms, *ATOMS_RANGE)
     n_samples = check_int("n_samples", n_samples, *SAMPLES_RANGE)
     corrector_steps = check_int("corrector_steps", corrector_steps, 0, 10)
+    rng = np.random.default_rng(check_seed("seed", seed))
     counted = with_progress(model, progress, _calls(model, corrector_steps), "network calls (sampling)")
-    samples = sample_joint(counted, n_atoms, n_samples, np.random.default_rng(check_seed("seed", seed)), density=density,
+    samples = sample_joint(counted, n_atoms, n_samples, rng, density=density,
                            guidance=guidance if density is not None else 0.0, corrector_steps=corrector_steps)
     return np.array([c.density for c in samples])
 

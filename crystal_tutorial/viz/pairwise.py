@@ -153,7 +153,8 @@ def sample_set(model, n_atoms: int = 4, temperature: float = 0.5, corrector_step
     n_steps = check_int("n_steps", n_steps, *RANGES["n_steps"])
     calls = n_steps * (corrector_steps + 1)                 # network calls of sample_torus
     samples = sample_torus(with_progress(model, progress, calls, "network calls (sampling)"), n_atoms, n_samples,
-                           np.random.default_rng(check_seed("seed", seed)), temperature=temperature, corrector_steps=corrector_steps,
+                           np.random.default_rng(check_seed("seed", seed)), temperature=temperature,
+                           corrector_steps=corrector_steps,
                            n_steps=n_steps)
     symprec = check_positive("symprec", symprec, upper=MAX_SYMPREC)
     names = [prototype_match(c, symprec) or "none" for c in samples]
