@@ -181,7 +181,7 @@ def _shape_text(shape) -> str:
 def check_array(name: str, value, shape=None, *, finite: bool = True, integer: bool = False,
                 low: float | None = None, high: float | None = None, low_open: bool = False,
                 high_open: bool = False) -> np.ndarray:
-    """``value`` as a float64 array (int64 if ``integer``), checked before it is converted.
+    """``value`` as a float64 array (int64 if ``integer``), checked before it is converted (not copied).
 
     ``shape`` is one shape or a list of alternatives; an entry is a size (3) or a label ("N") that
     matches any size, and a leading "..." matches any leading axes:
@@ -217,7 +217,7 @@ def check_array(name: str, value, shape=None, *, finite: bool = True, integer: b
         if not any(_shape_fits(s, arr.shape) for s in options):
             wanted = " or ".join(_shape_text(s) for s in options)
             raise ValueError(f"{name} must have shape {wanted}, got {arr.shape}")
-    as_float = arr.astype(float)  # (...) float64 copy of the values, as given
+    as_float = arr if arr.dtype == np.float64 else arr.astype(np.float64)  # (...) the values, as given (no copy)
     if finite and not np.all(np.isfinite(as_float)):
         raise ValueError(f"{name} contains NaN or infinite values; expected finite numbers")
     bounds = _bounds_text(low, high, low_open, high_open, integer=integer).replace("an integer", "integers") \

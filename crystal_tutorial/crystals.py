@@ -66,15 +66,15 @@ class Crystal:
     _volume: float = field(init=False, repr=False)
 
     def __post_init__(self):
-        lattice = check_lattice("lattice", self.lattice)  # (3, 3) Å, a copy of our own
-        frac = check_array("frac_coords", self.frac_coords, ("N", 3))  # (N, 3) copy
+        lattice = check_lattice("lattice", self.lattice).copy()  # (3, 3) Å, a copy of our own
+        frac = check_array("frac_coords", self.frac_coords, ("N", 3)).copy()  # (N, 3), a copy of our own
         if frac.shape[0] < 1:
             raise ValueError("a crystal needs at least one atom (frac_coords has N = 0 rows)")
         numbers = np.asarray(self.numbers) if isinstance(self.numbers, np.ndarray) else self.numbers
         if np.ndim(numbers) == 0:  # one atomic number for every atom
             numbers = [numbers] * frac.shape[0]
         # validated as given (1e30 stays 1e+30 in the message), then converted to int
-        numbers = check_array("numbers", numbers, (frac.shape[0],), integer=True, low=1, high=118)  # (N,)
+        numbers = check_array("numbers", numbers, (frac.shape[0],), integer=True, low=1, high=118).copy()  # (N,)
         det = float(np.linalg.det(lattice))
         for arr in (lattice, frac, numbers):
             arr.setflags(write=False)
