@@ -29,6 +29,8 @@ import numpy as np
 
 from . import checkpoint
 from .checks import (
+    MAX_CONFIG_INT,
+    check_array,
     check_config_fields,
     check_crystal_list,
     check_instance,
@@ -152,12 +154,12 @@ def condition_vector(model, density=None, elements=None, n: int = 1) -> np.ndarr
     ``density`` in g/cm^3 (a number or an (n,) array), ``elements`` symbols ("Na,Cl" or ["Na", "Cl"]) or
     atomic numbers, which must all be in the model's vocabulary.
     """
+    check_instance("model", model, JointDenoiser)
+    n = check_int("n", n, 1, MAX_CONFIG_INT)
     V = model.vocab_size
     c = np.zeros((n, V + 3))
     if density is not None:
-        d = np.broadcast_to(np.asarray(density, dtype=float), (n,))
-        if not np.all(np.isfinite(d)) or np.any(d <= 0):
-            raise ValueError(f"density must be a positive number of g/cm^3, got {density!r}")
+        d = np.broadcast_to(check_array("density", density, [(), (n,)], low=0, low_open=True), (n,))  # g/cm^3
         c[:, 0], c[:, 1] = np.log(d / DENSITY_REF), 1.0
     if elements is not None:
         numbers = [int(z) for z in elements] if not isinstance(elements, str) and all(
