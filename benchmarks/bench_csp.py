@@ -1,20 +1,25 @@
 """The chapter-10 benchmark: the shipped CSP models on the whole test splits, beside baselines and the papers.
 
     nice -n 10 python benchmarks/bench_csp.py [--datasets perov_5 carbon_24] [--seeds 0 1 2] [--best-of 20]
-                                              [--n N] [--processes 2] [--json PATH] [--holdout]
+                                              [--n N] [--processes 2] [--jobs 1] [--json PATH] [--holdout]
+                                              [--rows ROW ...] [--update]
 
 For each data set: the CSP model (generated cell, the papers' task) predicts one structure per test
 structure for every seed of ``--seeds``; the one-sample match rate and RMSE (papers' rule: pymatgen
 ``StructureMatcher(stol=0.5, angle_tol=10, ltol=0.3)``, SMACT composition validity, the generated cell)
 are reported per seed and as mean and spread (max - min) over the seeds. Seed 0 also scores the
 baselines that learn nothing (perovskite templates, random coordinates) and the model with the true
-cell. ``--best-of K`` adds a K-sample run (seed 0) and reports the best of K. Beside them: DiffCSP's and
+cell. ``--jobs J`` samples and scores J seeds at once, each in its own process (scoring then runs in that
+process: ``--processes`` applies only with ``--jobs 1``). ``--best-of K`` adds a K-sample run (seed 0)
+and reports the best of K. Beside them: DiffCSP's and
 CDVAE's published rows (Jiao et al. 2023, Table 1), the ratio of our mean to DiffCSP's, the training cost
 from the weights' metadata and the wall time of sampling and scoring.
 
 The models train on the train part of val (``benchmark.val_split``); their sampler settings
 (``benchmark.SAMPLERS``) were chosen on the held-out part of val, never on test (DATA.md). ``--holdout``
-scores the held-out part of val instead of test (what the choices were made on).
+scores the held-out part of val instead of test (what the choices were made on). ``--rows`` limits the
+other rows to those named (the model row, generated cell, always runs). ``--update`` keeps the other data
+sets already in ``--json`` and replaces only those of this run.
 
 ``--json`` (default ``crystal_tutorial/data/benchmark_results.json``, the file notebook 10 shows as
 precomputed output) receives every figure; ``--json ''`` writes nothing. Timings are wall-clock on a
@@ -50,28 +55,64 @@ def spread(values) -> dict:
             "values": list(values)}
 
 
-def run_dataset(dataset, n, seeds, best_of, processes, split, log=print) -> dict:
+def _targets(dataset, split, n):
+    return (B.val_split(dataset, "holdout") if split == "holdout" else load_benchmark(dataset, "test"))[:n]
+
+
+def _one_row(job):
+    """run_table for one method and one seed: (summary, seconds)."""
+    dataset, split, n, seed, method, processes = job
+    model, _ = load_csp(dataset)
+    t = B.run_table(dataset, n, 1, seed, model, processes, methods=[method], sampler=B.SAMPLERS[dataset],
+                    targets=_targets(dataset, split, n))
+    return t["results"][method], t["seconds"][method]
+
+
+def summarize_rows(dataset, split, targets, seeds, rows, seconds, extra, sampler, best=None) -> dict:
+    """The JSON record of one data set from the finished (seed, row) jobs."""
+    table = {name: {"match_rate": spread([r["match_rate"] for r in rs]), "rmse": spread([r["rmse"] for r in rs]),
+                    "valid_rate": spread([r["valid_rate"] for r in rs]), "seeds": [s for s, _ in seconds[name]],
+                    "seconds": [sec for _, sec in seconds[name]]} for name, rs in rows.items()}
+    diffcsp = B.PUBLISHED[dataset]["DiffCSP"]
+    m = table.get(MODEL)
+    ratio = None if m is None else {"match_rate": round(m["match_rate"]["mean"] / diffcsp[0], 3),
+                                    "rmse": round(m["rmse"]["mean"] / diffcsp[1], 3) if m["rmse"]["mean"] else None}
+    return {"dataset": dataset, "split": split, "n": len(targets), "seeds": list(seeds), "sampler": sampler,
+            "training": extra, "rows": table, "best_of_k": best, "published": B.published_rows(dataset),
+            "target_valid_rate": next(iter(rows.values()))[0]["target_valid_rate"] if rows else None,
+            "target": dict(zip(("match_rate", "rmse"), TARGETS[dataset])), "ratio_to_diffcsp": ratio}
+
+
+def run_dataset(dataset, n, seeds, best_of, processes, split, jobs=1, log=print, save=None, rows_wanted=None) -> dict:
+    """Every (seed, row) job of ``dataset``; ``save(record)`` is called after each finished job (partial runs
+    keep what they measured)."""
     model, meta = load_csp(dataset)
     extra, sampler = meta.get("extra", {}), B.SAMPLERS[dataset]
-    targets = (B.val_split(dataset, "holdout") if split == "holdout" else load_benchmark(dataset, "test"))[:n]
+    targets = _targets(dataset, split, n)
     log(f"\n== {dataset}: {len(targets)} {split} structures, one sample, generated cell; model trained on "
         f"{extra.get('split')}: {extra.get('steps')} steps, {extra.get('seconds')} s wall; sampler {sampler}")
+    # the model row at every seed, then the other rows at the first seed; each (seed, row) is one job
+    work = [(dataset, split, len(targets), seed, MODEL, processes if jobs == 1 else 1) for seed in seeds]
+    work += [(dataset, split, len(targets), seeds[0], name, processes if jobs == 1 else 1)
+             for name in B.method_names(dataset) if name != MODEL and (rows_wanted is None or name in rows_wanted)]
     rows, seconds = {}, {}
-    for seed in seeds:  # loop over sampling seeds
-        methods = B.method_names(dataset) if seed == seeds[0] else [MODEL]
-        t = B.run_table(dataset, len(targets), 1, seed, model, processes, methods=methods, sampler=sampler,
-                        targets=targets)
-        for name, r in t["results"].items():
-            rows.setdefault(name, []).append(r)
-            seconds.setdefault(name, []).append(t["seconds"][name])
-        r = t["results"][MODEL]
-        log(f"  seed {seed}: match {r['match_rate']:.2f} %, RMSE {r['rmse']}, valid {r['valid_rate']} %, "
-            f"sampled in {t['seconds'][MODEL]['predict']:.0f} s, scored in {t['seconds'][MODEL]['score']:.0f} s")
-    table = {}
-    for name, rs in rows.items():
-        table[name] = {"match_rate": spread([r["match_rate"] for r in rs]), "rmse": spread([r["rmse"] for r in rs]),
-                       "valid_rate": spread([r["valid_rate"] for r in rs]), "seeds": list(seeds[:len(rs)]),
-                       "seconds": seconds[name]}
+    pool = None
+    if jobs > 1:
+        from multiprocessing import get_context
+        pool = get_context("fork").Pool(jobs)
+    try:
+        done = map(_one_row, work) if pool is None else pool.imap(_one_row, work)
+        for job, (r, secs) in zip(work, done):  # loop over (seed, row) jobs in order
+            rows.setdefault(job[4], []).append(r)
+            seconds.setdefault(job[4], []).append((job[3], secs))
+            log(f"  {job[4]}, seed {job[3]}: match {r['match_rate']:.2f} %, RMSE {r['rmse']}, valid "
+                f"{r['valid_rate']} %, sampled in {secs['predict']:.0f} s, scored in {secs['score']:.0f} s")
+            if save is not None:
+                save(summarize_rows(dataset, split, targets, seeds, rows, seconds, extra, sampler))
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
     best = None
     if best_of > 1:
         t = B.run_table(dataset, len(targets), best_of, seeds[0], model, processes, methods=[MODEL], sampler=sampler,
@@ -79,37 +120,11 @@ def run_dataset(dataset, n, seeds, best_of, processes, split, log=print) -> dict
         r = t["results"][MODEL]
         best = {"k": best_of, "seed": seeds[0], "match_rate": r[f"match_rate_best_of_{best_of}"],
                 "rmse": r[f"rmse_best_of_{best_of}"], "seconds": t["seconds"][MODEL]}
-    diffcsp = B.PUBLISHED[dataset]["DiffCSP"]
-    m = table[MODEL]
-    out = {"dataset": dataset, "split": split, "n": len(targets), "seeds": list(seeds), "sampler": sampler,
-           "training": extra, "rows": table, "best_of_k": best, "published": B.published_rows(dataset),
-           "target_valid_rate": rows[MODEL][0]["target_valid_rate"], "target": dict(zip(("match_rate", "rmse"),
-                                                                                        TARGETS[dataset])),
-           "ratio_to_diffcsp": {"match_rate": round(m["match_rate"]["mean"] / diffcsp[0], 3),
-                                "rmse": round(m["rmse"]["mean"] / diffcsp[1], 3) if m["rmse"]["mean"] else None}}
-    print_table(out, log)
+    out = summarize_rows(dataset, split, targets, seeds, rows, seconds, extra, sampler, best)
+    if save is not None:
+        save(out)
+    log(B.results_table(out))
     return out
-
-
-def print_table(out, log=print):
-    log(f"{'method':40s} {'match % (mean, spread)':>24s} {'RMSE (mean, spread)':>22s} {'valid %':>8s} {'s/seed':>7s}")
-    for name, r in out["rows"].items():
-        mr, e = r["match_rate"], r["rmse"]
-        sec = np.mean([s["predict"] + s["score"] for s in r["seconds"]])
-        err = "-" if e["mean"] is None else f"{e['mean']:.4f} ± {e['spread'] / 2:.4f}"
-        log(f"{name:40s} {mr['mean']:>14.2f} ± {mr['spread'] / 2:5.2f} ({len(r['seeds'])}) {err:>20s} "
-            f"{r['valid_rate']['mean']:8.2f} {sec:7.0f}")
-    if out["best_of_k"]:
-        b = out["best_of_k"]
-        log(f"{MODEL + f', best of {b[chr(107)]}':40s} {b['match_rate']:>14.2f} {'':>10s} {b['rmse']!s:>20s}")
-    for name, row in out["published"].items():
-        log(f"{name + ' (paper, train split)':40s} {row['match_rate']:>14.2f} {'':>10s} {row['rmse']:>20.4f}")
-    m, goal = out["rows"][MODEL], out["target"]
-    met = (m["match_rate"]["mean"] >= goal["match_rate"] and m["rmse"]["mean"] is not None
-           and m["rmse"]["mean"] <= goal["rmse"])
-    log(f"test structures valid themselves: {out['target_valid_rate']} %; ratio to DiffCSP: match "
-        f"{out['ratio_to_diffcsp']['match_rate']}x, RMSE {out['ratio_to_diffcsp']['rmse']}x; target (match >= "
-        f"{goal['match_rate']} % and RMSE <= {goal['rmse']}): {'met' if met else 'NOT met'}")
 
 
 def main(argv=None) -> int:
@@ -119,21 +134,32 @@ def main(argv=None) -> int:
     p.add_argument("--best-of", type=int, default=0, help="also run K samples per structure (seed 0); 0: skip")
     p.add_argument("--n", type=int, default=None, help="first N structures only (default: the whole split)")
     p.add_argument("--processes", type=int, default=2)
+    p.add_argument("--jobs", type=int, default=1, help="seeds sampled and scored at once (processes)")
+    p.add_argument("--rows", nargs="+", default=None, help="the other rows to run (default: all of the data set)")
+    p.add_argument("--update", action="store_true", help="keep the other data sets already in --json")
     p.add_argument("--holdout", action="store_true", help="score the held-out part of val instead of test")
     p.add_argument("--json", default=str(ROOT / "crystal_tutorial" / "data" / "benchmark_results.json"))
     args = p.parse_args(argv)
     start = time.perf_counter()
     results = {"what": "bench_csp.py: one sample per structure, generated cell, papers' scoring rule "
                        "(StructureMatcher stol 0.5, angle_tol 10, ltol 0.3; SMACT validity)",
-               "command": "python benchmarks/bench_csp.py " + " ".join(sys.argv[1:] if argv is None else argv),
                "datasets": {}}
+    command = "python benchmarks/bench_csp.py " + " ".join(sys.argv[1:] if argv is None else argv)
+
+    def save(record):  # the JSON after every finished job: a run cut short keeps what it measured
+        if args.update and args.json and Path(args.json).exists():  # re-read: another run may own other data sets
+            old = json.loads(Path(args.json).read_text(encoding="utf-8"))["datasets"]
+            results["datasets"] = {k: v for k, v in old.items() if k not in args.datasets} | results["datasets"]
+        results["datasets"][record["dataset"]] = {**record, "command": command,
+                                                  "seconds_so_far": round(time.perf_counter() - start, 1)}
+        if args.json:
+            atomic_write_text(args.json, json.dumps(results, indent=1) + "\n")
+
     for dataset in args.datasets:  # loop over data sets
-        results["datasets"][dataset] = run_dataset(dataset, args.n, args.seeds, args.best_of, args.processes,
-                                                   "holdout" if args.holdout else "test")
-    results["seconds_total"] = round(time.perf_counter() - start, 1)
+        run_dataset(dataset, args.n, args.seeds, args.best_of, args.processes, "holdout" if args.holdout else "test",
+                    args.jobs, save=save, rows_wanted=args.rows)
     if args.json:
-        atomic_write_text(args.json, json.dumps(results, indent=1) + "\n")
-        print(f"\nwrote {args.json} ({results['seconds_total']:.0f} s in all)")
+        print(f"\nwrote {args.json} ({time.perf_counter() - start:.0f} s in all)")
     return 0
 
 

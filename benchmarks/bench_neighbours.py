@@ -94,10 +94,14 @@ def main(argv=None):
             except ValueError as err:
                 refused = err
         ratios[target] = t_cells.median / t_kd.median
-        exact_ms, round_ms = (f"{brute[m] * 1e3:10.1f}" if m in brute else f"{'refused':>10}" for m in ("exact", "round"))
+        exact_ms, round_ms = (
+            f"{brute[m] * 1e3:10.1f}" if m in brute else f"{'refused':>10}" for m in ("exact", "round")
+        )
         round_ratio = f"{brute['round'] / t_cells.median:12.0f}" if "round" in brute else f"{'-':>12}"
-        print(f"{crystal.n_atoms:7d} {d_cells:8.4f} {exact_ms} {round_ms} {t_cells.median * 1e3:10.2f} "
-              f"{t_kd.median * 1e3:10.2f} {ratios[target]:9.2f} {round_ratio}")
+        print(
+            f"{crystal.n_atoms:7d} {d_cells:8.4f} {exact_ms} {round_ms} {t_cells.median * 1e3:10.2f} "
+            f"{t_kd.median * 1e3:10.2f} {ratios[target]:9.2f} {round_ratio}"
+        )
     if refused is not None:
         print(f"\nthe brute force refuses, for example: {refused}")
 
@@ -108,7 +112,11 @@ def main(argv=None):
     sweeps = {  # name: (sizes, function, repeats)
         "cell list": (sizes, min_distance_cell_list, args.repeats),
         "cKDTree": (sizes, kdtree_min_distance, args.repeats),
-        "brute round": ([108, 256, 500, 864, 1372, 2048], lambda c: brute_force_min_distance(c, args.max_bytes, "round"), few),
+        "brute round": (
+            [108, 256, 500, 864, 1372, 2048],
+            lambda c: brute_force_min_distance(c, args.max_bytes, "round"),
+            few,
+        ),
         "brute exact": ([108, 256, 500, 864], lambda c: brute_force_min_distance(c, args.max_bytes, "exact"), few),
     }
     fits = {}
@@ -117,21 +125,27 @@ def main(argv=None):
         print(f"  {name:12s} N = {min(n):6d}..{max(n):6d}: {fits[name]}")
     for target in targets[1:]:
         n = crystals[target].n_atoms
-        print(f"  brute force at N = {n}, extrapolated: round {fits['brute round'].predict(n):.3g} s, "
-              f"exact {fits['brute exact'].predict(n):.3g} s, memory {BRUTE_FORCE_BYTES_PER_PAIR * n ** 2 / 1e9:.3g} GB")
+        print(
+            f"  brute force at N = {n}, extrapolated: round {fits['brute round'].predict(n):.3g} s, "
+            f"exact {fits['brute exact'].predict(n):.3g} s, memory {BRUTE_FORCE_BYTES_PER_PAIR * n**2 / 1e9:.3g} GB"
+        )
 
     largest = crystals[targets[-1]]
     tracemalloc.start()
     min_distance_cell_list(largest)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    print(f"  peak memory of the cell list at N = {largest.n_atoms}: {peak / 1e6:.1f} MB "
-          f"({peak / largest.n_atoms:.0f} B per atom, tracemalloc)")
+    print(
+        f"  peak memory of the cell list at N = {largest.n_atoms}: {peak / 1e6:.1f} MB "
+        f"({peak / largest.n_atoms:.0f} B per atom, tracemalloc)"
+    )
 
     ratio_10k = ratios[1e4]
     slope = fits["cell list"].exponent
-    print(f"\ntarget: cell list / cKDTree at 10^4 atoms <= {TARGET_RATIO}: {ratio_10k:.2f} "
-          f"-> {'met' if ratio_10k <= TARGET_RATIO else 'MISSED'}")
+    print(
+        f"\ntarget: cell list / cKDTree at 10^4 atoms <= {TARGET_RATIO}: {ratio_10k:.2f} "
+        f"-> {'met' if ratio_10k <= TARGET_RATIO else 'MISSED'}"
+    )
     print(f"target: cell-list slope <= {TARGET_SLOPE}: {slope:.2f} -> {'met' if slope <= TARGET_SLOPE else 'MISSED'}")
 
 

@@ -98,7 +98,11 @@ def main():
             with nn.blas_threads(threads):
                 rates[f"np{threads}"] = best_rate(numpy_step(batch), seconds, repeats)
         if torch is not None:
-            for threads, dtype, key in ((2, torch.float64, "t2"), (1, torch.float64, "t1"), (2, torch.float32, "t2f32")):
+            for threads, dtype, key in (
+                (2, torch.float64, "t2"),
+                (1, torch.float64, "t1"),
+                (2, torch.float32, "t2f32"),
+            ):
                 torch.set_num_threads(threads)
                 rates[key] = best_rate(torch_step(batch, dtype), seconds, repeats)
         cells = [f"{rates.get(k, float('nan')):17,.0f}" for k in ("np1", "np2")]
@@ -107,8 +111,10 @@ def main():
         ratio = rates["np1"] / rates["t2"] if "t2" in rates else float("nan")
         best_torch = max((rates[k] for k in ("t2", "t1", "t2f32") if k in rates), default=float("nan"))
         print(f"{batch:>6} " + " ".join(cells) + f" {ratio:17.2f}x {rates['np1'] / best_torch:19.2f}x")
-    print("ratio > 1: NumPy (1 BLAS thread, float64) takes more steps per second than PyTorch "
-          "(2 threads, float64; best torch = the fastest of the three torch columns).")
+    print(
+        "ratio > 1: NumPy (1 BLAS thread, float64) takes more steps per second than PyTorch "
+        "(2 threads, float64; best torch = the fastest of the three torch columns)."
+    )
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ utilities (``files``, ``checks``: any module may import them) where they first f
 - ``pbc`` (01): wrapping, minimum image (rounding and exact), pairwise distances.
 - ``crystals`` (01): the Crystal, the four cubic prototypes, the demo data set, real crystals.
 - ``checks``: argument checks and batching shared by every module; a shared utility.
+- ``neighbours`` (07): cell-list neighbour search (listed early: ``cif`` finds atoms on one site with it).
 - ``cif`` (01): CIF files through ASE.
-- ``datasets`` (09, 10): real binary crystals; perov-5 and carbon-24.
 - ``diffusion`` (02): schedules, the closed-form forward process, the posterior, noise on the torus.
 - ``nn`` (03): layers with hand-written backward, time embeddings, gradient checks.
 - ``optim`` (03): Adam, SGD, gradient clipping.
@@ -23,10 +23,10 @@ utilities (``files``, ``checks``: any module may import them) where they first f
 - ``physics`` (06): validity, repulsion correction, density, symmetry.
 - ``metrics`` (06): sample reports (valid, unique, novel) with pymatgen's StructureMatcher.
 - ``complexity`` (07): timing harness, power-law fits, the guarded brute force.
-- ``neighbours`` (07): cell-list neighbour search.
 - ``pairwise`` (08): the periodic pairwise denoiser.
 - ``torus`` (08): variance-exploding training on the torus; ``pc_step``/``pc_sample``, the
   predictor-corrector sampler of the pairwise, joint and CSP models.
+- ``datasets`` (09, 10): real binary crystals; perov-5 and carbon-24.
 - ``joint`` (09): the joint denoiser of lattice, atom types and coordinates.
 - ``joint_diffusion`` (09): its training, conditions and classifier-free guidance, sampling.
 - ``csp`` (10): crystal structure prediction (composition given) on perov-5 / carbon-24.

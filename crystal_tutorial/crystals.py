@@ -44,20 +44,57 @@ DEMO_LATTICE_A = 5.0
 DEMO_NUMBER = 14
 DEMO_JITTER = 0.01  # standard deviation of the Gaussian jitter, in fractional units (0.05 Å)
 
+# Physical bounds of a lattice (the reasons are in Crystal's docstring).
+MIN_LATTICE_LENGTH = 0.1  # Å, shortest lattice vector
+MAX_LATTICE_LENGTH = 1e4  # Å, longest lattice vector
+MIN_NORMALISED_VOLUME = 1e-6  # V / (|a| |b| |c|): flatter cells are refused
+
 # Real elemental crystals, conventional cubic cells, lattice constants from ASE's
 # ``ase.data.reference_states`` (experimental values, Kittel, "Introduction to Solid State Physics").
 REFERENCE_ELEMENTS = ("Cu", "Al", "Ni", "Ag", "Au", "Pb", "Fe", "W", "Na", "Mo", "Cr",
                       "Si", "C", "Ge", "Po")
 
 
+def check_lattice_bounds(lattice, det: float, lengths) -> None:
+    """Raise ValueError unless ``lattice`` (det and row lengths given) is a cell of physical size and shape.
+
+    The bounds and why are in ``Crystal``'s docstring; ``cif.read_cif`` checks a file's cell against
+    the same constants before building it.
+    """
+    if lengths.min() < 1e-8 or abs(det) < 1e-8 * float(np.prod(lengths)):
+        raise ValueError(
+            f"lattice is singular (volume {det:.3g} Å^3): its three vectors lie in a plane or one is "
+            "zero; a unit cell needs three independent lattice vectors")
+    if lengths.min() < MIN_LATTICE_LENGTH or lengths.max() > MAX_LATTICE_LENGTH:
+        raise ValueError(
+            f"lattice vector lengths must lie between MIN_LATTICE_LENGTH = {MIN_LATTICE_LENGTH:g} Å and "
+            f"MAX_LATTICE_LENGTH = {MAX_LATTICE_LENGTH:g} Å (a physical cell; see Crystal's docstring), got "
+            f"{', '.join(f'{v:.3g}' for v in lengths)} Å")
+    if abs(det) < MIN_NORMALISED_VOLUME * float(np.prod(lengths)):
+        raise ValueError(
+            f"lattice is nearly flat: V / (|a| |b| |c|) = {abs(det) / float(np.prod(lengths)):.2g}, below "
+            f"MIN_NORMALISED_VOLUME = {MIN_NORMALISED_VOLUME:g} (no physical cell is that flat; 0 means the "
+            "three vectors lie in a plane)")
+
+
 @dataclass(frozen=True, eq=False)
 class Crystal:
     """A periodic crystal: ``lattice`` (3, 3) rows a, b, c in Å; ``frac_coords`` (N, 3); ``numbers`` (N,).
 
-    Validated on construction: shapes, finite values, a non-singular lattice with a finite volume,
-    N >= 1 and atomic numbers (integers, not ``bool`` or ``str``) in 1..118. Left-handed lattices are
-    allowed (``handedness`` says which). The arrays are stored read-only, so a ``Crystal`` cannot
-    change after it is made; copies (``copy.deepcopy``, pickle) are read-only too.
+    Validated on construction: shapes, finite values, N >= 1, atomic numbers (integers, not ``bool``
+    or ``str``) in 1..118, and a lattice of physical size and shape (``check_lattice_bounds``):
+
+    - every lattice vector is MIN_LATTICE_LENGTH = 0.1 Å to MAX_LATTICE_LENGTH = 1e4 Å long. Real
+      crystals have lattice vectors from about 2 Å (the primitive vectors of diamond, 2.5 Å) to about
+      2,000 Å (virus crystals), and a sample of a diffusion model stays far inside. Outside, the
+      numbers stop meaning anything (a 1e-6 Å cell has a density of 1e19 g/cm^3) and the field's tools
+      stop working: pymatgen's StructureMatcher took 20 s on a 0.01 Å cube and ran out of memory on a
+      1e6 Å cube (issue 25).
+    - the cell is not flat: V / (|a| |b| |c|) >= MIN_NORMALISED_VOLUME = 1e-6 (1 for a cube, about
+      0.04 for angles of 10 degrees; 0 when the three vectors lie in a plane, e.g. angles 120/120/120).
+
+    Left-handed lattices are allowed (``handedness`` says which). The arrays are stored read-only, so
+    a ``Crystal`` cannot change after it is made; copies (``copy.deepcopy``, pickle) are read-only too.
     """
 
     lattice: np.ndarray
@@ -67,6 +104,8 @@ class Crystal:
 
     def __post_init__(self):
         lattice = check_lattice("lattice", self.lattice).copy()  # (3, 3) Å, a copy of our own
+        det = float(np.linalg.det(lattice))
+        check_lattice_bounds(lattice, det, np.linalg.norm(lattice, axis=1))
         frac = check_array("frac_coords", self.frac_coords, ("N", 3)).copy()  # (N, 3), a copy of our own
         if frac.shape[0] < 1:
             raise ValueError("a crystal needs at least one atom (frac_coords has N = 0 rows)")
@@ -75,7 +114,6 @@ class Crystal:
             numbers = [numbers] * frac.shape[0]
         # validated as given (1e30 stays 1e+30 in the message), then converted to int
         numbers = check_array("numbers", numbers, (frac.shape[0],), integer=True, low=1, high=118).copy()  # (N,)
-        det = float(np.linalg.det(lattice))
         for arr in (lattice, frac, numbers):
             arr.setflags(write=False)
         object.__setattr__(self, "lattice", lattice)

@@ -6,6 +6,8 @@ from the CDVAE repository (DATA.md).
 """
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -65,13 +67,66 @@ BENCHMARKS = ("perov_5", "carbon_24")
 BENCHMARK_SPLITS = ("val", "test")  # no train split is shipped: train on val, test on test (DATA.md)
 
 
+DATA = Path(__file__).resolve().parent / "data"
+# A material_id is a short name of letters, digits, ".", "_" and "-" (perov-5: "3961"; carbon-24:
+# "C-13927-8536-14"), unique in its split: it goes into predictions.csv, never into a file name.
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_ARRAY_KINDS = {"lattice": "f", "frac": "f", "numbers": "iu", "offsets": "iu", "ids": "U"}  # numpy dtype kinds
+REGENERATE = ("regenerate it with `python benchmarks/convert_benchmarks.py` (from the CDVAE CSVs, DATA.md) "
+              "or restore the shipped file with `git checkout -- crystal_tutorial/data/{name}`")
+
+
+def _damaged(path: Path, reason: str) -> ValueError:
+    return ValueError(f"the benchmark data file {path} is damaged ({reason}); {REGENERATE.format(name=path.name)}")
+
+
+def _check_benchmark_arrays(path: Path, split: str, a: dict) -> None:
+    """One lattice, one offset pair and one safe, unique material_id per structure; atoms add up."""
+    S = len(a["lattice"])
+    off = a["offsets"]
+    shapes = {"lattice": (S, 3, 3), "offsets": (S + 1,), "ids": (S,), "frac": (len(a["numbers"]), 3)}
+    for key, shape in shapes.items():
+        if a[key].shape != shape:
+            raise _damaged(path, f"{split}_{key} has shape {a[key].shape}, expected {shape} for {S} structures")
+    if S == 0 or off[0] != 0 or np.any(np.diff(off) < 1) or off[-1] != len(a["numbers"]):
+        raise _damaged(path, f"{split}_offsets do not split {len(a['numbers'])} atoms into {S} structures")
+    if not (np.all(np.isfinite(a["lattice"])) and np.all(np.isfinite(a["frac"]))):
+        raise _damaged(path, f"{split} holds NaN or infinite coordinates")
+    bad = [i for i, v in enumerate(a["ids"]) if not SAFE_ID.fullmatch(str(v))]
+    if bad:
+        raise _damaged(path, f"{split}_ids[{bad[0]}] = {str(a['ids'][bad[0]])!r} is not a material_id (1-64 "
+                             "letters, digits, '.', '_', '-', starting with a letter or digit)")
+    counts = Counter(str(v) for v in a["ids"])
+    if len(counts) != S:
+        dup = next(v for v, c in counts.items() if c > 1)
+        raise _damaged(path, f"{split}_ids repeats {dup!r}: each structure needs its own material_id")
+
+
 def _benchmark_arrays(name: str, split: str) -> dict:
+    """The five arrays of one split, read through the one hardened .npz reader (``checkpoint.NpzReader``):
+    a missing, truncated, non-zip or inconsistent file raises one clear error naming it and the fix."""
+    from .checkpoint import NpzReader
     if name not in BENCHMARKS:
         raise ValueError(f"name must be one of {BENCHMARKS}, got {name!r}")
     if split not in BENCHMARK_SPLITS:
         raise ValueError(f"split must be one of {BENCHMARK_SPLITS} (there is no train split), got {split!r}")
-    with np.load(Path(__file__).resolve().parent / "data" / f"{name}.npz", allow_pickle=False) as z:
-        return {k: z[f"{split}_{k}"] for k in ("lattice", "frac", "numbers", "offsets", "ids")}
+    path = DATA / f"{name}.npz"
+    if not path.is_file():
+        raise FileNotFoundError(f"the benchmark data file {path} is missing; {REGENERATE.format(name=path.name)}")
+    try:
+        with NpzReader(path, "benchmark data") as reader:
+            for key, kinds in _ARRAY_KINDS.items():  # names and dtypes from the headers, before any data
+                if f"{split}_{key}" not in reader.headers:
+                    raise ValueError(f"it has no array {split}_{key}")
+                dtype = reader.headers[f"{split}_{key}"][1]
+                if dtype.kind not in kinds:
+                    raise ValueError(f"array {split}_{key} has dtype {dtype}")
+            arrays = {key: reader.read(f"{split}_{key}") for key in _ARRAY_KINDS}
+    except ValueError as exc:
+        reason, prefix = str(exc), f"{path} is not a benchmark data file: "
+        raise _damaged(path, reason[len(prefix):] if reason.startswith(prefix) else reason) from None
+    _check_benchmark_arrays(path, split, arrays)
+    return arrays
 
 
 def load_benchmark(name: str, split: str = "test") -> list[Crystal]:
@@ -87,5 +142,6 @@ def load_benchmark(name: str, split: str = "test") -> list[Crystal]:
 
 
 def benchmark_ids(name: str, split: str = "test") -> list[str]:
-    """The material_id of every structure of ``load_benchmark(name, split)``, same order."""
+    """The material_id of every structure of ``load_benchmark(name, split)``, same order (each matches
+    ``SAFE_ID`` and is unique in its split: checked on loading)."""
     return [str(i) for i in _benchmark_arrays(name, split)["ids"]]

@@ -43,6 +43,7 @@ import numpy as np
 
 from .checks import (
     LATTICE_TOL,
+    check_bool,
     check_crystal,
     check_crystal_list,
     check_positive,
@@ -52,7 +53,7 @@ from .checks import (
     stack_group,
 )
 from .crystals import PROTOTYPES, Crystal
-from .pbc import minimum_image
+from .pbc import min_distance, minimum_image, pairwise_distances
 from .physics import MAX_SYMPREC, PhysicsValidator, prototype_from_dataset, symmetry_dataset
 
 # StructureMatcher settings of CDVAE, DiffCSP and MatterGen: lattice lengths within 30%, angles within
@@ -79,6 +80,45 @@ def structure_matcher(**settings):
     return StructureMatcher(**merged), merged
 
 
+UNIQUE_CANDIDATES = 4  # a sample is matched against at most this many earlier unique samples (nearest first)
+MATCHER_LATTICE_BUDGET = 2e6  # lattice points StructureMatcher's lattice search may visit for one cell
+SCORING_BUDGET_SECONDS = 1800.0  # ``scoring_cost`` above this: refuse the job, or score without uniqueness
+# StructureMatcher seconds per compared pair of N-atom P1 cells that do not match (the expensive case),
+# c * N^p fitted to CPU seconds measured on this machine (benchmarks/bench_scoring.py): 0.13 s at 8 atoms,
+# 1.7 s at 64 atoms.
+PAIR_SECONDS = (0.0101, 1.236)
+
+
+def _heights(lattice) -> np.ndarray:
+    """(3,) distances between opposite faces of the cell spanned by the rows of ``lattice`` (Å)."""
+    volume = abs(np.linalg.det(lattice))
+    return volume / np.linalg.norm(np.cross(lattice[[1, 2, 0]], lattice[[2, 0, 1]]), axis=1)
+
+
+def check_matcher_budget(name: str, lattice, ltol: float = MATCHER_SETTINGS["ltol"]) -> float:
+    """Refuse (ValueError naming ``name``) a cell whose StructureMatcher lattice search would exceed the budget.
+
+    pymatgen's matcher (its Niggli reduction and ``Lattice.find_all_mappings``) lists every lattice point
+    within (1 + ltol) x the longest reduced lattice vector: a box of prod_k (2 ceil(r / h_k) + 1) cells,
+    h_k the cell's heights (of the given and of the Minkowski-reduced basis). A cell much longer than it
+    is thick makes that enormous: a 5 x 5 x 1e6 Å cell asked for 3.6-8 GB and died with MemoryError.
+    Returns the estimate (lattice points) if it is at most MATCHER_LATTICE_BUDGET; checked before any
+    pymatgen call, so nothing is allocated.
+    """
+    from ase.geometry import minkowski_reduce
+    lattice = np.asarray(lattice, dtype=float)
+    reduced, _ = minkowski_reduce(lattice)  # (3, 3) short, nearly orthogonal basis of the same lattice
+    r = (1 + ltol) * np.linalg.norm(reduced, axis=1).max()  # Å, radius of the search
+    estimate = max(float(np.prod(2 * np.ceil(r / _heights(basis)) + 1)) for basis in (lattice, reduced))
+    if estimate > MATCHER_LATTICE_BUDGET:
+        lengths = ", ".join(f"{v:.3g}" for v in np.linalg.norm(lattice, axis=1))
+        raise ValueError(f"{name}: comparing this cell (lattice vectors {lengths} Å, thinnest height "
+                         f"{_heights(reduced).min():.3g} Å) with StructureMatcher would search about {estimate:.2g} "
+                         f"lattice points, above the budget of {MATCHER_LATTICE_BUDGET:.0g}: the cell is far longer "
+                         "than it is thick, no crystal's primitive cell is; refused before allocating anything")
+    return estimate
+
+
 def _reduced(structure):
     """Niggli-reduced primitive cell, as ``StructureMatcher`` prepares a structure (done once per structure)."""
     return structure.get_reduced_structure(reduction_algo="niggli").get_primitive_structure()
@@ -89,21 +129,75 @@ def _match_key(reduced) -> tuple:
     return reduced.composition.reduced_formula, len(reduced)
 
 
-def unique_mask(structures, matcher) -> np.ndarray:
-    """(n,) bool: structure k is the first of its group in ``matcher.group_structures(structures)``.
+def fingerprint(structure) -> np.ndarray:
+    """(N,) a cheap fingerprint of a pymatgen Structure that StructureMatcher's freedoms leave unchanged.
 
-    ``structures`` are pymatgen Structures. group_structures takes each unmatched structure in order
-    as a new group and adds every later structure it fits (``matcher.fit(first, later)``).
+    Each atom's nearest-neighbour distance (to another atom or to its own periodic image), divided by
+    the mean spacing (V / N)^(1/3), sorted within each species, species by atomic number. It does not
+    change with the lattice basis, origin, rotation, atom order or volume (the matcher scales volumes
+    to equal), and costs one N x N distance matrix. Use it on primitive cells (``_reduced``), so that
+    supercells of one crystal get the same fingerprint.
     """
-    index = {id(s): k for k, s in enumerate(structures)}
+    frac = np.asarray(structure.frac_coords)  # (N, 3)
+    lattice = np.asarray(structure.lattice.matrix)  # (3, 3)
+    d = pairwise_distances(frac, lattice)  # (N, N) Å, minimum image
+    np.fill_diagonal(d, np.inf)
+    own = float(min_distance(np.zeros((1, 3)), lattice))  # Å, an atom to its own nearest image
+    nn = np.minimum(d.min(axis=1), own)  # (N,) Å
+    numbers = np.array([site.specie.Z for site in structure])  # (N,)
+    order = np.lexsort((nn, numbers))  # by species, then by distance
+    return nn[order] / (structure.volume / len(structure)) ** (1 / 3)
+
+
+def unique_mask(structures, matcher, max_candidates: int = UNIQUE_CANDIDATES, stats: dict | None = None) -> np.ndarray:
+    """(n,) bool: structure k matches none of the unique structures before it (it leads a new group).
+
+    ``structures`` are pymatgen Structures, taken in order as ``matcher.group_structures`` does: each
+    one is compared with the unique ones before it and is unique if it fits none of them. The
+    comparisons are limited to those that can succeed, so the cost grows linearly with n:
+
+    1. only structures with the same reduced formula and atoms in the primitive cell are compared
+       (exact: the matcher rejects other pairs; ``group_structures`` groups by composition too);
+    2. of those, at most ``max_candidates`` (UNIQUE_CANDIDATES) are compared, nearest ``fingerprint``
+       first (infinity norm of the difference). A near copy of an earlier sample is its nearest
+       fingerprint, so this is the exact answer whenever fewer candidates exist, and in practice for a
+       model that repeats itself; a sample whose candidate list was cut is counted in
+       ``stats["capped"]``, the number of ``matcher.fit`` calls in ``stats["calls"]``.
+
+    Each cell passes ``check_matcher_budget`` first.
+    """
+    if isinstance(max_candidates, bool) or not isinstance(max_candidates, (int, np.integer)) or max_candidates < 1:
+        raise ValueError(f"max_candidates must be a positive integer, got {max_candidates!r}")
+    for k, s in enumerate(structures):
+        check_matcher_budget(f"structures[{k}]", s.lattice.matrix, matcher.ltol)
+    leaders = {}  # match key -> [(reduced structure, fingerprint (N,))] of the unique structures so far
     unique = np.zeros(len(structures), dtype=bool)
-    for group in matcher.group_structures(structures):  # loop over groups, each led by its earliest member
-        unique[index[id(group[0])]] = True
+    calls = capped = 0
+    for k, s in enumerate(structures):  # loop over structures, then over a bounded number of candidates
+        red = _reduced(s)
+        fp = fingerprint(red)
+        group = leaders.setdefault(_match_key(red), [])
+        distance = np.array([np.abs(f - fp).max() for _, f in group])  # (G,) fingerprint distances
+        order = np.argsort(distance, kind="stable")[:max_candidates]
+        capped += len(group) > max_candidates
+        calls += len(order)  # an upper bound: any() stops at the first match
+        if not any(matcher.fit(group[i][0], red, skip_structure_reduction=True) for i in order):
+            unique[k] = True
+            group.append((red, fp))
+    if stats is not None:
+        stats.update(calls=calls, capped=capped)
     return unique
 
 
 def novel_mask(structures, reference, matcher) -> np.ndarray:
-    """(n,) bool: structure k fits no reference structure (``matcher.fit(reference, sample)``)."""
+    """(n,) bool: structure k fits no reference structure (``matcher.fit(reference, sample)``).
+
+    Each sample is compared with the references of the same reduced formula and primitive atom count
+    only; every cell passes ``check_matcher_budget`` first.
+    """
+    for name, group in (("structures", structures), ("reference", reference)):
+        for k, s in enumerate(group):
+            check_matcher_budget(f"{name}[{k}]", s.lattice.matrix, matcher.ltol)
     refs = {}  # match key -> reduced reference structures
     for r in reference:
         red = _reduced(r)
@@ -113,6 +207,27 @@ def novel_mask(structures, reference, matcher) -> np.ndarray:
         red = _reduced(s)
         novel[k] = not any(matcher.fit(r, red, skip_structure_reduction=True) for r in refs.get(_match_key(red), ()))
     return novel
+
+
+def scoring_cost(n_samples: int, n_atoms: int, n_reference: int = 0,
+                 max_candidates: int = UNIQUE_CANDIDATES) -> float:
+    """Estimated seconds of StructureMatcher work to score ``n_samples`` samples of ``n_atoms`` atoms.
+
+    An upper bound made before a job starts (``generate`` refuses a job above SCORING_BUDGET_SECONDS
+    unless uniqueness is switched off): uniqueness compares sample k with at most
+    min(k, max_candidates) earlier ones, novelty each sample with up to ``n_reference`` references of
+    its size, and each comparison costs PAIR_SECONDS(N) = c N^p (a failed match of two P1 cells, the
+    expensive case; measured by benchmarks/bench_scoring.py).
+    """
+    for name, v in (("n_samples", n_samples), ("n_atoms", n_atoms), ("max_candidates", max_candidates)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if isinstance(n_reference, bool) or not isinstance(n_reference, (int, np.integer)) or n_reference < 0:
+        raise ValueError(f"n_reference must be an integer >= 0, got {n_reference!r}")
+    k = np.arange(int(n_samples))
+    pairs = float(np.minimum(k, max_candidates).sum()) + float(n_samples) * n_reference
+    c, p = PAIR_SECONDS
+    return pairs * c * float(n_atoms) ** p
 
 
 # --- charge neutrality -----------------------------------------------------------------------------
@@ -300,7 +415,7 @@ class SampleReport:
     space_groups: list  # (n,) space group number, None where spglib failed
     space_group_symbols: dict  # number -> international symbol
     prototypes: list  # (n,) "sc" | "bcc" | "fcc" | "diamond" | None
-    unique: np.ndarray  # (n,) bool, matches no earlier unique sample
+    unique: np.ndarray | None  # (n,) bool, matches no earlier unique sample (None: uniqueness not scored)
     novel: np.ndarray | None  # (n,) bool, matches no training structure (None: no reference given)
     formulas: list  # (n,) reduced formulas, e.g. "NaCl"
     min_distance: float
@@ -381,7 +496,8 @@ class SampleReport:
                 "d_min_A": _finite_list(self.d_min), "density_g_cm3": _finite_list(self.density),
                 "space_group": list(self.space_groups), "prototype": list(self.prototypes),
                 "formula": list(self.formulas), "valid_structure": self.valid_structure.tolist(),
-                "valid_composition": self.valid_composition.tolist(), "unique": self.unique.tolist(),
+                "valid_composition": self.valid_composition.tolist(),
+                "unique": None if self.unique is None else self.unique.tolist(),
                 "novel": None if self.novel is None else self.novel.tolist()}
         return out
 
@@ -404,7 +520,8 @@ class SampleReport:
             ("matcher (pymatgen StructureMatcher)", ", ".join(f"{k} {v:g}" for k, v in self.matcher.items())),
             (f"valid structure (all distances > {VALID_STRUCTURE_DISTANCE:g} Å)",
              _fmt_rate(r["valid_structure"]) + count(self.valid_structure)),
-            ("valid composition (SMACT, the papers' rule)", _fmt_rate(r["valid_composition"]) + count(self.valid_composition)),
+            ("valid composition (SMACT, the papers' rule)",
+             _fmt_rate(r["valid_composition"]) + count(self.valid_composition)),
             ("unique (matches no earlier sample)", _fmt_rate(r["unique"]) + count(self.unique)),
             ("novel (matches no training structure)", _fmt_rate(r["novel"]) + count(self.novel)),
             ("memorised (= 1 - novel)", _fmt_rate(r["memorised"]) + count(self.memorised)),
@@ -436,12 +553,16 @@ class SampleReport:
 
 
 def evaluate_samples(samples, reference=None, *, validator: PhysicsValidator | None = None, symprec: float = 0.1,
-                     matcher_settings: dict | None = None) -> SampleReport:
+                     matcher_settings: dict | None = None, uniqueness: bool = True) -> SampleReport:
     """A ``SampleReport`` on a list of generated Crystals (the fields are defined in ``SampleReport``).
 
     ``reference`` (the training set, optional) enables novelty and memorisation. ``validator``
     (default ``PhysicsValidator()``) sets the physics checks (0.7 Å, 0.5-20 g/cm³); ``symprec`` is
     spglib's tolerance in Å; ``matcher_settings`` overrides ``MATCHER_SETTINGS`` (e.g. ``{"stol": 0.3}``).
+    ``uniqueness=False`` skips the uniqueness check (``unique`` is None), the costly part for many
+    large samples (``scoring_cost`` estimates it). A cell that StructureMatcher could not compare
+    within MATCHER_LATTICE_BUDGET is refused before any comparison (``check_matcher_budget``).
+    ``report.extra["matcher"]`` records the matcher calls and the samples whose candidate list was cut.
     """
     samples = check_crystal_list("samples", samples)
     reference = None if reference is None else check_crystal_list("reference", reference)
@@ -452,8 +573,12 @@ def evaluate_samples(samples, reference=None, *, validator: PhysicsValidator | N
     if matcher_settings is not None and not isinstance(matcher_settings, dict):
         raise TypeError(f"matcher_settings must be a dict such as {{'stol': 0.3}} or None, "
                         f"got {describe(matcher_settings)}")
+    uniqueness = check_bool("uniqueness", uniqueness)
     matcher, settings = structure_matcher(**(matcher_settings or {}))
-    seconds = {}
+    for name, crystals in (("samples", samples), ("reference", reference or [])):
+        for k, c in enumerate(crystals):  # before any work: a cell the matcher cannot handle is refused now
+            check_matcher_budget(f"{name}[{k}]", c.lattice, settings["ltol"])
+    seconds, stats = {}, {}
     t0 = time.perf_counter()
     distance_valid, d_min = validator.check_minimum_distance_many(samples)
     density = np.array([c.density for c in samples])  # (n,) g/cm^3
@@ -463,7 +588,7 @@ def evaluate_samples(samples, reference=None, *, validator: PhysicsValidator | N
     datasets = [symmetry_dataset(c, symprec) for c in samples]  # one spglib call per sample
     t2 = time.perf_counter()
     structures = [c.to_pymatgen() for c in samples]
-    unique = unique_mask(structures, matcher)
+    unique = unique_mask(structures, matcher, stats=stats) if uniqueness else None
     t3 = time.perf_counter()
     novel = None if reference is None else novel_mask(structures, [c.to_pymatgen() for c in reference], matcher)
     t4 = time.perf_counter()
@@ -477,7 +602,9 @@ def evaluate_samples(samples, reference=None, *, validator: PhysicsValidator | N
         prototypes=[prototype_from_dataset(ds) for ds in datasets], unique=unique, novel=novel,
         formulas=[s.composition.reduced_formula for s in structures],
         min_distance=validator.min_distance, density_range=validator.density_range, symprec=symprec,
-        matcher=settings, seconds=seconds)
+        matcher=settings, seconds=seconds,
+        extra={"matcher": {"unique_calls": stats.get("calls", 0), "unique_capped": stats.get("capped", 0),
+                           "max_candidates": UNIQUE_CANDIDATES}})
 
 
 def compare_reports(reports: dict) -> str:

@@ -122,3 +122,18 @@ def test_val_split_is_fixed_disjoint_and_covers_val():
     assert len(B.val_split("carbon_24", "holdout")) == 305
     with pytest.raises(ValueError, match="part must be"):
         B.val_split("perov_5", "test")
+
+
+def test_saved_results_are_test_split_figures_over_three_seeds():
+    """The table notebook 10 shows (benchmarks/bench_csp.py): per-seed figures that agree with their summary."""
+    saved = B.load_results()
+    assert set(saved["datasets"]) == {"perov_5", "carbon_24"}
+    for name, record in saved["datasets"].items():
+        model = record["rows"]["CSP model, generated cell"]
+        assert record["split"] == "test" and len(model["seeds"]) >= 3 and record["n"] > 0
+        for key in ("match_rate", "rmse"):
+            v = model[key]
+            assert v["min"] <= v["mean"] <= v["max"] and v["spread"] == pytest.approx(v["max"] - v["min"], abs=1e-9)
+            assert v["mean"] == pytest.approx(np.mean(v["values"]), abs=1e-4)
+        text = B.results_table(record)
+        assert "DiffCSP (paper, train split)" in text and f"{record['n']} test structures" in text

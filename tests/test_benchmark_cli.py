@@ -110,3 +110,13 @@ def test_same_seed_same_bytes_and_no_mixing(weights, tmp_path):
     with pytest.raises(SystemExit):
         _run(weights, tmp_path / "a")                          # a finished run is refused without --overwrite
     assert json.loads((tmp_path / "a" / "run.json").read_text())["command"] == "benchmark"
+
+
+def test_a_model_whose_output_overflows_is_an_error_not_zero_percent(weights):
+    from crystal_tutorial.benchmark import predict
+    from crystal_tutorial.csp import load_csp
+    model, _ = load_csp(weights)
+    for v in model.parameters().values():
+        v *= 1e100                                              # finite weights, overflowing activations
+    with pytest.raises(FloatingPointError, match="the CSP model's output is not finite"):
+        predict("CSP model, generated cell", "perov_5", load_benchmark("perov_5", "test")[:2], 1, 0, model)

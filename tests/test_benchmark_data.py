@@ -1,10 +1,13 @@
 """The shipped benchmark arrays (benchmarks/convert_benchmarks.py) against the CDVAE CSVs they came from."""
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from crystal_tutorial import datasets
+from crystal_tutorial.checkpoint import write_npz
 from crystal_tutorial.crystals import Crystal
 from crystal_tutorial.datasets import benchmark_ids, load_benchmark
 from crystal_tutorial.joint import lattice_params
@@ -60,3 +63,58 @@ def test_structures_equal_pymatgen_parse_of_the_csv(name, split):
         assert c.numbers.tolist() == list(s.atomic_numbers)
         np.testing.assert_allclose(c.lattice, s.lattice.matrix, atol=1e-5)       # Å, float32 storage
         np.testing.assert_allclose(c.cart_coords, s.cart_coords, atol=1e-5)      # Å
+
+
+# --- a damaged or hostile data file: one clear error naming it and the fix (issues 25.5, 27.2) ---------
+def _arrays(name="perov_5"):
+    with np.load(datasets.DATA / f"{name}.npz", allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _use(monkeypatch, tmp_path, data: bytes):
+    (tmp_path / "perov_5.npz").write_bytes(data)
+    monkeypatch.setattr(datasets, "DATA", tmp_path)
+
+
+@pytest.mark.parametrize("case", ["truncated", "html", "empty", "no_ids"])
+def test_a_damaged_data_file_is_named_with_the_fix(monkeypatch, tmp_path, case):
+    good = (datasets.DATA / "perov_5.npz").read_bytes()
+    if case == "no_ids":
+        arrays = _arrays()
+        arrays.pop("test_ids")
+        write_npz(tmp_path / "src.npz", arrays)
+    data = {"truncated": good[: len(good) // 2], "empty": b"",
+            "html": b"<!DOCTYPE html><html><body>404 Not Found</body></html>\n",
+            "no_ids": (tmp_path / "src.npz").read_bytes() if case == "no_ids" else b""}[case]
+    _use(monkeypatch, tmp_path, data)
+    with pytest.raises(ValueError) as err:
+        load_benchmark("perov_5", "test")
+    message = str(err.value)
+    assert f"{tmp_path / 'perov_5.npz'} is damaged" in message and "benchmarks/convert_benchmarks.py" in message
+    assert "allow_pickle" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda ids: np.array(["../../escaped", *ids[1:]]), "test_ids[0] = '../../escaped' is not a material_id"),
+    (lambda ids: np.array([ids[1], *ids[1:]]), "test_ids repeats"),
+    (lambda ids: ids[:-1], "test_ids has shape"),
+])
+def test_unsafe_repeated_or_missing_ids_are_refused(monkeypatch, tmp_path, change, needle):
+    arrays = _arrays()
+    arrays["test_ids"] = change(arrays["test_ids"])
+    write_npz(tmp_path / "src.npz", arrays)
+    _use(monkeypatch, tmp_path, (tmp_path / "src.npz").read_bytes())
+    for load in (load_benchmark, benchmark_ids):
+        with pytest.raises(ValueError, match=re.escape(needle)):
+            load("perov_5", "test")
+    assert len(load_benchmark("perov_5", "val")) == 3787          # the other split is intact
+
+
+def test_the_cli_reports_a_damaged_data_file_in_one_line(monkeypatch, tmp_path, capsys):
+    from crystal_tutorial.cli.main import main
+    _use(monkeypatch, tmp_path, b"<html>not data</html>")
+    out = tmp_path / "run"
+    assert main(["benchmark", "--n-test", "2", "--processes", "1", "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "perov_5.npz is damaged" in err and "convert_benchmarks.py" in err
+    assert not out.exists()

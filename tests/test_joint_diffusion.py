@@ -154,7 +154,7 @@ def test_run_generate_joint_writes_readable_cifs(tiny, tmp_path):
     cifs = sorted(out.glob("sample_*.cif"))
     assert [p.name for p in cifs] == ["sample_000.cif", "sample_001.cif"]
     for p in cifs:
-        assert read_cif(p).n_atoms == 4
+        assert read_cif(p, min_distance=0).n_atoms == 4  # an untrained model's atoms may overlap
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n"] == 2 and summary["generate"]["guidance"] == 2.0
     assert summary["generate"]["condition"] == {"density_g_cm3": 4.0, "elements": "Na,Cl"}

@@ -368,3 +368,110 @@ def test_generate_summary_carries_the_metrics(tmp_path, model, n_atoms):
         assert 0.0 <= summary[key] <= 1.0 and f"{key.replace('_', ' ')} " in lines[-1]
     assert summary["memorised"] == pytest.approx(1 - summary["novel"]) and summary["matcher"] == dict(MATCHER_SETTINGS)
     assert "StructureMatcher ltol 0.3, stol 0.5, angle_tol 10" in lines[-1]
+
+
+# --- issue 25, item 6: absurd cells are refused before any allocation ----------------------------------------------
+_ABSURD = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1536 * 2**20, 1536 * 2**20))  # 1.5 GiB: today's MemoryError needs 3.6-8 GB
+import numpy as np
+from crystal_tutorial.crystals import Crystal
+from crystal_tutorial.metrics import evaluate_samples
+cells = {"5 x 5 x 1e4 A": Crystal(np.diag([5.0, 5.0, 1e4]), [[0, 0, 0]], [14]),
+         "1e4 x 1e4 x 0.1 A": Crystal(np.diag([1e4, 1e4, 0.1]), [[0, 0, 0]], [14])}
+for name, c in cells.items():
+    try:
+        evaluate_samples([c, c])
+        print(name, "scored")
+    except ValueError as exc:
+        print(name, "refused:", exc)
+"""
+
+
+def test_metrics_refuse_absurd_cells_with_a_message_before_allocating(tmp_path):
+    """Today: MemoryError after asking for gigabytes; wanted: a ValueError naming the sample and the budget."""
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-c", _ABSURD], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2 and all("refused: samples[0]:" in line and "budget" in line for line in lines), lines
+    for bad in ([[1e-3, 0, 0], [0, 1e-3, 0], [0, 0, 1e-3]], np.eye(3) * 1e6, np.diag([5.0, 5.0, 1e6])):
+        with pytest.raises(ValueError, match="MIN_LATTICE_LENGTH .* MAX_LATTICE_LENGTH"):
+            Crystal(bad, [[0, 0, 0]], [14])  # such cells are not crystals in the first place
+
+
+def test_matcher_budget_passes_real_cells():
+    from crystal_tutorial.metrics import MATCHER_LATTICE_BUDGET, check_matcher_budget
+    for c in [*binary_dataset().values(), prototype("fcc"), Crystal(SKEWED, [[0, 0, 0]], [14]),
+              Crystal(np.diag([3.0, 3.0, 30.0]), [[0, 0, 0]], [14])]:  # a layered cell, 10:1
+        assert check_matcher_budget("c", c.lattice) <= MATCHER_LATTICE_BUDGET
+
+
+# --- issue 25, item 7: uniqueness compares only what can match, a bounded number of pairs per sample ----------------
+def test_uniqueness_makes_a_bounded_number_of_matcher_calls(monkeypatch):
+    """24 random 4-atom samples: group_structures called fit on up to 276 pairs; now at most 4 per sample."""
+    from pymatgen.analysis.structure_matcher import StructureMatcher
+
+    from crystal_tutorial.metrics import UNIQUE_CANDIDATES
+    calls = []
+    fit = StructureMatcher.fit
+    monkeypatch.setattr(StructureMatcher, "fit", lambda self, *a, **k: calls.append(1) or fit(self, *a, **k))
+    samples = [random_crystal(seed, n=4) for seed in range(24)]
+    report = evaluate_samples(samples, uniqueness=True)
+    bound = sum(min(k, UNIQUE_CANDIDATES) for k in range(len(samples)))
+    assert len(calls) <= bound < len(samples) * (len(samples) - 1) // 2
+    assert report.extra["matcher"]["unique_calls"] <= bound
+    assert report.unique[0] and report.unique.sum() >= 1
+
+
+def test_uniqueness_is_exact_while_groups_are_small():
+    """Jittered copies of four structures, shuffled: the same verdicts as plain fit calls on every pair."""
+    rng = np.random.default_rng(5)
+    base = [prototype("fcc"), prototype("diamond"), binary_dataset()["NaCl"], random_crystal(1, n=6)]
+    samples = [moved_copy(base[k], rng, displacement=0.05) for k in rng.integers(0, 4, 16)]
+    report = evaluate_samples(samples)
+    matcher = structure_matcher()[0]
+    s = [c.to_pymatgen() for c in samples]
+    unique = []
+    for k in range(len(s)):
+        unique.append(not any(matcher.fit(s[j], s[k]) for j in range(k) if unique[j]))
+    assert report.unique.tolist() == unique and report.extra["matcher"]["unique_capped"] == 0
+
+
+def test_fingerprint_ignores_what_the_matcher_ignores():
+    from crystal_tutorial.metrics import fingerprint
+    rng = np.random.default_rng(3)
+    c = binary_dataset()["NaCl"]
+    f = fingerprint(c.to_pymatgen())
+    for other in copies_in_other_cells(c, rng) + [Crystal(c.lattice * 1.3, c.frac_coords, c.numbers)]:
+        np.testing.assert_allclose(fingerprint(other.to_pymatgen()), f, atol=1e-9)
+
+
+def test_scoring_cost_and_no_uniqueness():
+    from crystal_tutorial.metrics import SCORING_BUDGET_SECONDS, scoring_cost
+    assert scoring_cost(2000, 64) > SCORING_BUDGET_SECONDS > scoring_cost(10, 64, n_reference=10)
+    assert scoring_cost(200, 8) < scoring_cost(400, 8) < 2.1 * scoring_cost(200, 8)  # linear, not quadratic
+    with pytest.raises(ValueError, match="n_samples"):
+        scoring_cost(0, 8)
+    report = evaluate_samples([prototype("fcc")] * 3, uniqueness=False)
+    assert report.unique is None and report.rates["unique"] is None and "unique" in str(report)
+    assert json.loads(json.dumps(report.to_dict(per_sample=True)))["per_sample"]["unique"] is None
+    with pytest.raises(TypeError, match="uniqueness"):
+        evaluate_samples([prototype("fcc")], uniqueness="no")
+
+
+# --- issue 25, item 8: a report does not depend on the order of the atoms ------------------------------------------
+def test_a_permutation_of_the_atoms_does_not_change_the_report():
+    rng = np.random.default_rng(2)
+    fcc = prototype("fcc")
+    noisy = Crystal(fcc.lattice, fcc.frac_coords + rng.normal(0, 0.012, (4, 3)), fcc.numbers)  # spglib: 5 or 8
+    samples = [noisy, Crystal(fcc.lattice, fcc.frac_coords + rng.normal(0, 0.02, (4, 3)), fcc.numbers)]
+    reference = demo_dataset()
+    first = evaluate_samples(samples, reference).to_dict(per_sample=True)
+    for _ in range(20):
+        permuted = []
+        for c in samples:
+            p = rng.permutation(c.n_atoms)
+            permuted.append(Crystal(c.lattice, c.frac_coords[p], c.numbers[p]))
+        assert evaluate_samples(permuted, reference).to_dict(per_sample=True) == first

@@ -54,8 +54,11 @@ def imports_of(module: str) -> set[str]:
             candidates = [target] + [f"{target}.{a.name}" for a in node.names]
             found |= {c for c in candidates if c in package_modules()}
         elif isinstance(node, ast.Import):
-            found |= {a.name[len("crystal_tutorial."):] for a in node.names
-                      if a.name.startswith("crystal_tutorial.") and a.name[len("crystal_tutorial."):] in package_modules()}
+            found |= {
+                a.name[len("crystal_tutorial.") :]
+                for a in node.names
+                if a.name.startswith("crystal_tutorial.") and a.name[len("crystal_tutorial.") :] in package_modules()
+            }
     return found - {module}
 
 
@@ -69,10 +72,13 @@ def test_the_map_lists_every_module_once():
 
 def test_the_readme_lists_every_module():
     text = README.read_text()
-    section = text[text.index("## The package"):]
-    section = section[:section.index("\n## ", 4)]
-    missing = [m for m in package_modules() if f"`{m}`" not in section and f"`{m}.py`" not in section
-               and f"`{m.replace('.', '/')}.py`" not in section]
+    section = text[text.index("## The package") :]
+    section = section[: section.index("\n## ", 4)]
+    missing = [
+        m
+        for m in package_modules()
+        if f"`{m}`" not in section and f"`{m}.py`" not in section and f"`{m.replace('.', '/')}.py`" not in section
+    ]
     assert not missing, f"the README's package map misses {sorted(missing)}"
 
 

@@ -233,3 +233,28 @@ def test_rounding_shortcut_only_for_orthogonal_cells():
     assert mic_method(ortho) == "round" and mic_method(SKEWED) == "exact"
     diff = np.random.default_rng(1).uniform(-2, 2, (500, 3))
     assert np.allclose(minimum_image(diff, ortho, "round")[1], minimum_image(diff, ortho, "exact")[1])
+
+
+# --- issue 25, item 8: spglib's verdict does not depend on the order of the atoms ---------------------------------
+def test_space_group_does_not_depend_on_atom_order():
+    """A noisy FCC cell at symprec 0.1 Å: random atom orders gave space groups 5 and 8; now one verdict."""
+    from crystal_tutorial.datasets import binary_dataset
+    from crystal_tutorial.joint_diffusion import prototype_key
+    from crystal_tutorial.physics import canonical_order
+    rng = np.random.default_rng(2)
+    fcc = prototype("fcc")
+    noisy = Crystal(fcc.lattice, fcc.frac_coords + rng.normal(0, 0.012, (4, 3)), fcc.numbers)
+    groups = set()
+    for _ in range(60):
+        p = rng.permutation(4)
+        groups.add(space_group(Crystal(noisy.lattice, noisy.frac_coords[p], noisy.numbers[p]), 0.1))
+    assert len(groups) == 1, groups
+    # the per-atom fields refer to the crystal's own atoms: equivalent atoms are of one species
+    nacl = binary_dataset()["NaCl"]
+    p = rng.permutation(nacl.n_atoms)
+    shuffled = Crystal(nacl.lattice, nacl.frac_coords[p], nacl.numbers[p])
+    ds = symmetry_dataset(shuffled, 1e-3)
+    assert np.array_equal(shuffled.numbers[ds.equivalent_atoms], shuffled.numbers)
+    assert [ds.wyckoffs[k] for k in np.argsort(p)] == symmetry_dataset(nacl, 1e-3).wyckoffs
+    assert prototype_key(shuffled, 0.01) == prototype_key(nacl, 0.01) == (225, ((4, 1), (4, 1)))
+    assert sorted(canonical_order(shuffled)) == list(range(nacl.n_atoms))

@@ -11,8 +11,10 @@ from crystal_tutorial.viz.benchmark import STOL_RANGE, render_table
 def scores():
     t = load_benchmark("perov_5", "test")[:6]
     rng = np.random.default_rng(0)
-    return {"random coordinates, true cell": B.score([B.random_coordinates(t, rng) for _ in range(2)][0], t, processes=1),
-            "template": B.score([[c, c] for c in B.perovskite_template(t, "random", rng=rng)], t, processes=1)}
+    return {
+        "random coordinates, true cell": B.score([B.random_coordinates(t, rng) for _ in range(2)][0], t, processes=1),
+        "template": B.score([[c, c] for c in B.perovskite_template(t, "random", rng=rng)], t, processes=1),
+    }
 
 
 @pytest.mark.parametrize("k, stol", [(1, STOL_RANGE[0]), (1, STOL_RANGE[1]), (2, STOL_RANGE[1])])

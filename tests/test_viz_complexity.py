@@ -98,7 +98,7 @@ def test_random_gas_and_jittered_supercell():
     with pytest.raises(ValueError, match="volume_per_atom"):
         random_gas(50, volume_per_atom=0)
     crystal = jittered_supercell((2, 2, 3), sigma=0.0)
-    assert crystal.n_atoms == 48 and min_distance(crystal.frac_coords, crystal.lattice) == pytest.approx(3.61 / 2 ** 0.5)
+    assert crystal.n_atoms == 48 and min_distance(crystal.frac_coords, crystal.lattice) == pytest.approx(3.61 / 2**0.5)
     noisy = jittered_supercell((2, 2, 3), sigma=0.2, seed=3)
     moved = (noisy.frac_coords - crystal.frac_coords) @ crystal.lattice  # (N, 3) Å
     assert 0.1 < moved.std() < 0.3  # the same noise in Å along every axis
@@ -117,8 +117,10 @@ def test_time_min_distance_agrees(n_atoms):
 
 @pytest.mark.parametrize("n_atoms", [N_ATOMS_RANGE[0], BRUTE_FORCE_LIVE_MAX, N_ATOMS_RANGE[1]])
 def test_render_min_distance_timing_at_the_slider_extremes(n_atoms):
-    fits = {"brute force": fit_power_law([100, 200, 400], [1e-3, 4e-3, 1.6e-2]),
-            "cell list": fit_power_law([1000, 2000, 4000], [1e-3, 2e-3, 4e-3])}
+    fits = {
+        "brute force": fit_power_law([100, 200, 400], [1e-3, 4e-3, 1.6e-2]),
+        "cell list": fit_power_law([1000, 2000, 4000], [1e-3, 2e-3, 4e-3]),
+    }
     fig = render_min_distance_timing(n_atoms, fits=fits)
     ax = fig.axes[0]
     title = ax.get_title()
@@ -146,6 +148,7 @@ def test_render_min_distance_timing_rejects_bad_values():
 def test_fits_print_the_swept_variable_and_ratios_say_faster_or_slower():
     """Notebook 07 printed "t ~ N^k" for sweeps over D, T, E, P and "(1x slower)" for a faster brute force."""
     import matplotlib
+
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
@@ -153,7 +156,7 @@ def test_fits_print_the_swept_variable_and_ratios_say_faster_or_slower():
     from crystal_tutorial.viz.complexity import _ratio, fit_sweep, plot_sweep
 
     sizes = np.array([10, 20, 40, 80])
-    sweep = Sweep(sizes, tuple(Timing(np.full(2, 1e-6 * n ** 2)) for n in sizes))   # exactly t = c n^2
+    sweep = Sweep(sizes, tuple(Timing(np.full(2, 1e-6 * n**2)) for n in sizes))  # exactly t = c n^2
     ax = Figure().add_subplot()
     assert str(plot_sweep(ax, sweep, xlabel="hidden width D")).startswith("t ~ D^2.00")
     assert str(plot_sweep(ax, sweep, xlabel="diffusion steps T")).startswith("t ~ T^")

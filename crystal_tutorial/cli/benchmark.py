@@ -51,7 +51,10 @@ def _check_processes(processes) -> int:
 
 
 def _check_n_test(dataset: str, n_test: int) -> None:
-    size = len(benchmark_ids(dataset, "test"))
+    try:  # the first read of the data: a damaged file is the work failing (exit 1), not a usage error
+        size = len(benchmark_ids(dataset, "test"))
+    except ValueError as exc:
+        raise RuntimeError(str(exc)) from None
     if n_test > size:
         raise UsageError(f"--n-test {n_test} is more than the {size} structures of the {dataset} test split")
 

@@ -106,6 +106,9 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="output folder; must be new or empty (or an earlier run with --overwrite). The run "
                              "is built beside it and moved into place only when complete")
+    parser.add_argument("--no-uniqueness", action="store_true",
+                        help="skip the uniqueness check (StructureMatcher on pairs of samples); a job whose scoring "
+                             "would take longer than metrics.SCORING_BUDGET_SECONDS is refused without it")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace --out if it holds an earlier finished run (the whole folder, at the end)")
     parser.add_argument("--weights", default=None, metavar="FILE",
@@ -149,6 +152,25 @@ def _load_weights_arg(loader, path: Path, missing: str):
         raise ValueError(f"--weights: {exc}") from None
 
 
+def check_scoring(args, reference_atoms) -> float:
+    """Refuse (UsageError) a job whose uniqueness scoring would exceed ``metrics.SCORING_BUDGET_SECONDS``.
+
+    ``metrics.scoring_cost`` estimates the StructureMatcher work before any sampling (about 1.7 s
+    per compared pair of 64-atom cells here); ``--no-uniqueness`` skips the uniqueness check instead.
+    ``reference_atoms`` are the atom counts of the novelty reference: only references at least as
+    large as a sample cost a full comparison (a smaller one can match only a sample that reduces to a
+    smaller primitive cell, which is cheap to compare). Returns the estimate in seconds.
+    """
+    from ..metrics import SCORING_BUDGET_SECONDS, scoring_cost
+    n_reference = sum(int(n) >= int(args.n_atoms) for n in reference_atoms)
+    cost = scoring_cost(int(args.n_samples), int(args.n_atoms), n_reference=n_reference)
+    if cost > SCORING_BUDGET_SECONDS and not getattr(args, "no_uniqueness", False):
+        _fail(f"--n-samples {args.n_samples} with --n-atoms {args.n_atoms}: scoring uniqueness and novelty could "
+              f"take up to {cost / 60:.0f} min of StructureMatcher work (metrics.scoring_cost), above the budget of "
+              f"{SCORING_BUDGET_SECONDS / 60:.0f} min; ask for fewer samples or atoms, or pass --no-uniqueness")
+    return cost
+
+
 def _check_args(args):
     """Every check of ``generate``'s options that needs no work; raises UsageError naming the option."""
     model = getattr(args, "model", None)
@@ -177,6 +199,8 @@ def _check_args(args):
         _fail(f"--out must name a folder, got {getattr(args, 'out', None)!r}")
     if model != "joint":
         check_memory(model, int(args.n_atoms), int(args.n_samples))
+        from ..crystals import demo_dataset
+        check_scoring(args, [c.n_atoms for c in demo_dataset()])  # novelty against the demo structures
 
 
 def _train_pairwise(args, dataset, folder: Path, log):
@@ -288,7 +312,8 @@ def run_generate(args, log=print) -> int:
             write_cif(crystal, run.tmp / f"sample_{k:03d}.cif")
         tic = time.perf_counter()
         reference = [Crystal(lattice, c.frac_coords, c.numbers) for c in dataset]  # the training set, in this cell
-        report = evaluate_samples(samples, reference=reference, symprec=symprec)
+        report = evaluate_samples(samples, reference=reference, symprec=symprec,
+                                  uniqueness=not getattr(args, "no_uniqueness", False))
         timings["evaluate_seconds"] = time.perf_counter() - tic
         summary = report.to_dict()
         summary["generate"] = dict(model=args.model, n_atoms=args.n_atoms, n_samples=args.n_samples, seed=args.seed,
@@ -346,6 +371,7 @@ def run_generate_joint(args, log=print) -> int:
                 or value < 0 or (value == 0 and not allow_zero):
             raise UsageError(f"{flag} must be a {'non-negative' if allow_zero else 'positive'} number, got {value!r}")
     check_memory("joint", int(n_atoms), int(n_samples))
+    check_scoring(args, [c.n_atoms for c in training_set()])
     run = RunFolder(getattr(args, "out", None), "generate", overwrite=getattr(args, "overwrite", False))
     weights = getattr(args, "weights", None)
     path = PRETRAINED_JOINT if weights in (None, "pretrained") else Path(weights)
@@ -378,7 +404,8 @@ def run_generate_joint(args, log=print) -> int:
         for k, crystal in enumerate(samples):
             write_cif(crystal, run.tmp / f"sample_{k:03d}.cif")
         tic = time.perf_counter()
-        report = evaluate_samples(samples, reference=training_set(), symprec=float(symprec))
+        report = evaluate_samples(samples, reference=training_set(), symprec=float(symprec),
+                                  uniqueness=not getattr(args, "no_uniqueness", False))
         matched = species_match(samples, training_set(), float(symprec))
         summary = report.to_dict()
         summary["generate"] = dict(

@@ -137,9 +137,15 @@ BLANK_IN_ELEMENT_JS = r"""(el) => [...el.querySelectorAll('.js-plotly-plot')]
 def plot_problems(scan):
     """Figures a learner would see as missing or blank: not drawn by plotly, no traces, nothing
     drawn (the blank-axes trap), no WebGL, or no size although visible."""
-    return [p for p in scan["plots"]
-            if not p["rendered"] or p["traces"] == 0 or p["drawn"] == 0 or p["noWebGL"]
-            or (not p["hidden"] and (p["width"] == 0 or p["height"] == 0))]
+    return [
+        p
+        for p in scan["plots"]
+        if not p["rendered"]
+        or p["traces"] == 0
+        or p["drawn"] == 0
+        or p["noWebGL"]
+        or (not p["hidden"] and (p["width"] == 0 or p["height"] == 0))
+    ]
 
 
 class Run:
@@ -183,6 +189,7 @@ class Run:
             busy = any("*" in c["prompt"] for c in self.scan()["cells"])
             streak[0] = streak[0] + 1 if status.endswith("| Idle") and not busy else 0
             return streak[0] >= stable
+
         self.wait_for(idle, timeout, what)
 
     def wait_rendered(self, expect, settle=2.0, patience=15 * T):
@@ -192,8 +199,16 @@ class Run:
         while time.monotonic() < deadline:
             scan = self.scan()
             problems = plot_problems(scan)
-            if (scan["sliders"] >= expect["sliders"] and scan["plays"] >= expect["plays"]
-                    and len(scan["plots"]) >= expect["plots"] and not problems) or scan["errors"] or scan["widgetErrors"]:
+            if (
+                (
+                    scan["sliders"] >= expect["sliders"]
+                    and scan["plays"] >= expect["plays"]
+                    and len(scan["plots"]) >= expect["plots"]
+                    and not problems
+                )
+                or scan["errors"]
+                or scan["widgetErrors"]
+            ):
                 break
             state = repr((scan["sliders"], scan["plays"], scan["plots"]))
             if state != last:
@@ -243,8 +258,12 @@ class Run:
                 tabs.nth(t).click()
                 label = tabs.nth(t).text_content()
                 try:
-                    self.wait_for(lambda: not widget.evaluate(BLANK_IN_ELEMENT_JS), 30 * T,
-                                  f"figures in tab {label!r} to draw", poll=0.5)
+                    self.wait_for(
+                        lambda: not widget.evaluate(BLANK_IN_ELEMENT_JS),
+                        30 * T,
+                        f"figures in tab {label!r} to draw",
+                        poll=0.5,
+                    )
                 except AssertionError as exc:
                     raise AssertionError(f"{exc}: {widget.evaluate(BLANK_IN_ELEMENT_JS)}") from None
                 visited += 1
@@ -260,8 +279,9 @@ class Run:
 
     def click_button(self, cell):
         """Click the first button in `cell`'s outputs that is not part of a Play widget; return its label."""
-        buttons = self.page.locator(CELLS).nth(cell) \
-            .locator(".jp-OutputArea button.jupyter-button:not(.widget-play button)")
+        buttons = (
+            self.page.locator(CELLS).nth(cell).locator(".jp-OutputArea button.jupyter-button:not(.widget-play button)")
+        )
         if not buttons.count():
             return ""
         label = (buttons.first.text_content() or "").strip() or "button"
@@ -281,8 +301,9 @@ class Run:
         key = ("ArrowUp" if vertical else "ArrowRight") if up else ("ArrowDown" if vertical else "ArrowLeft")
         handle.focus()
         self.page.keyboard.press(key)
-        new = self.wait_for(lambda: (s := state()) != old and s, 10,
-                            f"the slider in cell {cell} to move with {key}", poll=0.2)
+        new = self.wait_for(
+            lambda: (s := state()) != old and s, 10, f"the slider in cell {cell} to move with {key}", poll=0.2
+        )
         return old["text"], new["text"]
 
     def exercise_slider(self, cell):
@@ -300,11 +321,16 @@ class Run:
             # Nothing redrawn: a panel with a button ("train", "sample") waits for a click.
             button = self.click_button(cell)
             if not button:
-                raise AssertionError(f"the slider in cell {cell} moved {old} -> {new} but its output did not "
-                                     f"change within {REDRAW_GRACE:.0f} s of the kernel going idle, and the "
-                                     "cell has no button to press") from None
-            self.wait_for(changed, MOVE_TIMEOUT, f"the output of cell {cell} to change after its slider moved "
-                          f"{old} -> {new} and {button!r} was clicked")
+                raise AssertionError(
+                    f"the slider in cell {cell} moved {old} -> {new} but its output did not "
+                    f"change within {REDRAW_GRACE:.0f} s of the kernel going idle, and the "
+                    "cell has no button to press"
+                ) from None
+            self.wait_for(
+                changed,
+                MOVE_TIMEOUT,
+                f"the output of cell {cell} to change after its slider moved {old} -> {new} and {button!r} was clicked",
+            )
             done += f" + {button!r}"
         self.wait_idle(MOVE_TIMEOUT, f"the kernel after the slider in cell {cell} moved", stable=2)
         return done
@@ -317,8 +343,10 @@ class Run:
             return ""
         play = plays.first
         cell = play.evaluate(f"(el) => [...document.querySelectorAll('{CELLS}')].indexOf(el.closest('.jp-Cell'))")
-        state = lambda: (self.page.evaluate(SIGNATURE_JS, cell), self.page.locator(CELLS).nth(cell)
-                         .locator(".widget-readout").all_text_contents())
+        state = lambda: (
+            self.page.evaluate(SIGNATURE_JS, cell),
+            self.page.locator(CELLS).nth(cell).locator(".widget-readout").all_text_contents(),
+        )
         before = state()
         play.scroll_into_view_if_needed()
         play.locator("button:has(.fa-play)").click()
@@ -364,16 +392,18 @@ def test_notebook_in_jupyterlab(notebook, lab_server, chromium, artifacts_dir, b
 
         cells = page.evaluate(WIDGET_CELLS_JS)
         assert len(cells) >= expect["moves"], (
-            f"expected at least {expect['moves']} cells with a slider driving an Output or a figure, "
-            f"found {len(cells)}")
-        moved = [run.exercise_slider(cell) for cell in cells[:max(expect["moves"], MAX_MOVES)]]
+            f"expected at least {expect['moves']} cells with a slider driving an Output or a figure, found {len(cells)}"
+        )
+        moved = [run.exercise_slider(cell) for cell in cells[: max(expect["moves"], MAX_MOVES)]]
         moved += [done for done in [run.exercise_play()] if done]
         scan = run.wait_rendered(expect)
         check(scan, expect, run.console)
         assert not run.page_errors, f"uncaught JavaScript errors: {run.page_errors}"
         run.lap("sliders")
-        report["found"] = (f"{scan['sliders']} sliders, {scan['plays']} plays, {len(scan['plots'])} figures, "
-                           f"{tabs} tabs visited; moved {', '.join(moved) or 'nothing'}")
+        report["found"] = (
+            f"{scan['sliders']} sliders, {scan['plays']} plays, {len(scan['plots'])} figures, "
+            f"{tabs} tabs visited; moved {', '.join(moved) or 'nothing'}"
+        )
         if cells:
             page.locator(CELLS).nth(cells[0]).scroll_into_view_if_needed()
             time.sleep(1.5)  # Lab paints cells scrolled into view on the next frames
@@ -408,14 +438,20 @@ def check(scan, expect, console=()):
     assert not scan["errors"], f"error outputs: {scan['errors']}"
     widget_console = [m for m in console if WIDGET_CONSOLE_ERROR.search(m)]
     assert not scan["widgetErrors"], (
-        f"widgets failed to display: {scan['widgetErrors']}; console errors: {widget_console}")
+        f"widgets failed to display: {scan['widgetErrors']}; console errors: {widget_console}"
+    )
     assert not widget_console, f"widget/plotly errors in the browser console: {widget_console}"
     assert not scan["widgetsAsText"], (
-        f"widgets shown as plain text (widget manager missing in Lab?): {scan['widgetsAsText']}")
-    not_run = [c["i"] for c in scan["cells"] if c["code"] and not c["empty"] and not any(ch.isdigit() for ch in c["prompt"])]
+        f"widgets shown as plain text (widget manager missing in Lab?): {scan['widgetsAsText']}"
+    )
+    not_run = [
+        c["i"] for c in scan["cells"] if c["code"] and not c["empty"] and not any(ch.isdigit() for ch in c["prompt"])
+    ]
     assert not not_run, f"code cells not executed by Run All: {not_run}"
     bad = plot_problems(scan)
     assert not bad, f"plotly figures not rendered or blank (no traces drawn): {bad}"
     assert scan["sliders"] >= expect["sliders"], f"expected >= {expect['sliders']} sliders, saw {scan['sliders']}"
     assert scan["plays"] >= expect["plays"], f"expected >= {expect['plays']} play buttons, saw {scan['plays']}"
-    assert len(scan["plots"]) >= expect["plots"], f"expected >= {expect['plots']} plotly figures, saw {len(scan['plots'])}"
+    assert len(scan["plots"]) >= expect["plots"], (
+        f"expected >= {expect['plots']} plotly figures, saw {len(scan['plots'])}"
+    )

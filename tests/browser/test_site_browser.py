@@ -110,8 +110,9 @@ def test_site_page(chromium, site_dir, site_url, page):
         tab.wait_for_function("document.body.getAttribute('data-maths') === 'typeset'", timeout=PAGE_TIMEOUT_MS)
         n_plots = len(re.findall(r'class="plotly-graph-div"', source))
         if n_plots:
-            tab.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {n_plots}",
-                                  timeout=PAGE_TIMEOUT_MS)
+            tab.wait_for_function(
+                f"document.querySelectorAll('.js-plotly-plot').length >= {n_plots}", timeout=PAGE_TIMEOUT_MS
+            )
         info = tab.evaluate(CHECK_JS)
     finally:
         context.close()
@@ -131,6 +132,8 @@ def test_site_page(chromium, site_dir, site_url, page):
     if page != "index.html":
         assert "index.html" in info["navLinks"]
         meta = {p["href"]: p for p in json.loads((site_dir / "site.json").read_text())["pages"]}[page]
-        assert info["widgetNotes"] == meta["panels"], f"{page}: widget panels without the note that sliders need Jupyter"
+        assert info["widgetNotes"] == meta["panels"], (
+            f"{page}: widget panels without the note that sliders need Jupyter"
+        )
         if "widgets import" in (NOTEBOOKS_DIR / page.replace(".html", ".ipynb")).read_text():
             assert meta["panels"] >= 1, f"{page}: the notebook builds widget panels, the page shows none"
