@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import checkpoint
-from .checks import check_choice, check_config_fields, check_int, check_number, check_rng
+from .checks import check_choice, check_config_fields, check_int, check_number, check_rng, check_seed
 from .crystals import Crystal
 from .diffusion import MAX_T, ve_sample
 from .joint import HELMERT, JointDenoiser, lattice_params, params_to_lattice
@@ -124,6 +124,7 @@ def coordinate_loss(model: JointDenoiser, crystals, seed: int = 0, T: int = 100)
     """The training loss on coordinates (``masked_mse`` of the normalised score) for ``crystals``, one draw
     of t, translation and noise from ``seed``, the clean lattice given (c = 1). Compares models on the
     same held-out batch; no parameters change."""
+    seed = check_seed("seed", seed)
     x0, m, z0, onehot = encode(model, crystals)
     rng = np.random.default_rng([seed, 11])
     sigmas, _ = noise_schedules(model, T)

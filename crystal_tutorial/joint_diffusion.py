@@ -69,6 +69,7 @@ def training_set(max_density: float = MAX_TRAIN_DENSITY, atom_counts=ATOM_COUNTS
     the set, 8-atom samples took its Ca:F = 1:2 composition (measured: a third of them). Au and W
     (19.3 g/cm^3) would make samples cross the validity limit of 20 g/cm^3 when the cell shrinks 1%.
     """
+    max_density = check_number("max_density", max_density, 0, 1000, low_open=True)  # g/cm^3
     return [c for c in binary_dataset().values() if c.n_atoms in atom_counts and c.density < max_density]
 
 

@@ -80,8 +80,10 @@ RNG = np.random.default_rng
 SCHEDULE = diffusion.linear_schedule(10)
 MLP = models.PerAtomMLP(T=10, hidden=4, rng=0)
 PAIRWISE = pairwise.PairwiseDenoiser(n_freq=1, hidden=2, rng=0)
-JOINT = JointDenoiser([11, 17], 5, [0] * 6, [1] * 6, n_freq=1, n_rbf=2, embed=2, hidden=2, rng=0)  # cond: 2 + 3
-CSP = JointDenoiser([14], 1, [1.6] + [0] * 5, [0.1] + [1] * 5, n_freq=1, n_rbf=2, embed=2, hidden=2, rng=0)
+# untrained, with a narrow lattice normalisation (cubic ~4 Å cells) so that any sample is a physical cell
+LAT_SHIFT, LAT_SCALE = [np.sqrt(3) * np.log(4.0)] + [0.0] * 5, [0.05] * 6
+JOINT = JointDenoiser([11, 17], 5, LAT_SHIFT, LAT_SCALE, n_freq=1, n_rbf=2, embed=2, hidden=2, rng=0)  # cond: 2 + 3
+CSP = JointDenoiser([14], 1, LAT_SHIFT, LAT_SCALE, n_freq=1, n_rbf=2, embed=2, hidden=2, rng=0)
 SCORES = {"rms": np.array([[0.1], [np.nan]]), "dmax": np.array([[0.2], [np.nan]]),
           "valid": np.array([[True], [False]]), "target_valid": np.array([True, True])}
 TRAJECTORY = np.random.default_rng(0).random((3, 2, 2, 3))  # (steps + 1, S, N, 3) fractional
@@ -353,15 +355,16 @@ CASES = [
     ("joint_diffusion.condition_vector", "density", lambda v: condition_vector(JOINT, density=v), True),
     ("joint_diffusion.condition_vector", "n", lambda v: condition_vector(JOINT, n=v), False),
     ("joint_diffusion.guided_outputs", "guidance",
-     lambda v: guided_outputs(JOINT, np.zeros((1, 2, 3)), np.zeros((1, 6)), np.zeros((1, 2, 2)), 0.1,
+     lambda v: guided_outputs(JOINT, np.zeros((1, 2, 3)), np.zeros((1, 6)), np.zeros((1, 2, 2)), np.full(1, 0.1),
                               np.zeros((1, 5)), guidance=v), False),
     ("joint_diffusion.prototype_key", "symprec", lambda v: prototype_key(FCC, v), False),
     ("joint_diffusion.species_match", "symprec", lambda v: species_match([FCC], [FCC], v), False),
     ("joint_diffusion.training_set", "max_density", lambda v: training_set(max_density=v), False),
-    ("csp.sample_csp", "T", lambda v: sample_csp(CSP, [FCC], RNG(0), T=v, corrector_steps=0), False),
+    ("csp.sample_csp", "T", lambda v: sample_csp(CSP, [FCC], RNG(0), "true", T=v, corrector_steps=0), False),
     ("csp.sample_csp", "temperature",
-     lambda v: sample_csp(CSP, [FCC], RNG(0), T=2, corrector_steps=0, temperature=v), False),
-    ("csp.sample_csp", "chunk", lambda v: sample_csp(CSP, [FCC], RNG(0), T=2, corrector_steps=0, chunk=v), False),
+     lambda v: sample_csp(CSP, [FCC], RNG(0), "true", T=2, corrector_steps=0, temperature=v), False),
+    ("csp.sample_csp", "chunk",
+     lambda v: sample_csp(CSP, [FCC], RNG(0), "true", T=2, corrector_steps=0, chunk=v), False),
     ("csp.coordinate_loss", "T", lambda v: coordinate_loss(CSP, [FCC], T=v), False),
     ("csp.coordinate_loss", "seed", lambda v: coordinate_loss(CSP, [FCC], seed=v), False),
     # layers and optimisers

@@ -39,6 +39,8 @@ def trained_density_range(n_atoms: int | None = None, strain: float = JointConfi
 
     Outside it, the density condition asks for something the model never saw: guidance extrapolates.
     """
+    n_atoms = None if n_atoms is None else check_int("n_atoms", n_atoms, 1, 1000)
+    strain = check_number("strain", strain, 0, 1)
     rho = np.array([c.density for c in training_set() if n_atoms is None or c.n_atoms == n_atoms])
     if rho.size == 0:
         raise ValueError(f"no training crystal has {n_atoms} atoms")
