@@ -37,7 +37,7 @@ def test_constraints_pin_every_dependency_exactly_and_leave_the_package_out():
     assert "crystal-tutorial" not in pins
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     wanted = list(project["dependencies"])
-    for extra in ("test", "lab", "site", "browser"):
+    for extra in ("test", "lab", "site", "browser", "nbgrader", "hub"):
         wanted += project["optional-dependencies"].get(extra, [])
     for requirement in wanted:
         name = re.sub(r"[-_.]+", "-", re.split(r"[<>=!~\[; ]", requirement)[0]).lower()

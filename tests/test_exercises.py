@@ -333,3 +333,21 @@ def test_a_cell_run_out_of_order_says_which_section_to_run():
     assert errors and errors[0].ename == "NameError", nb.cells[late].outputs
     text = "\n".join(errors[0].traceback)
     assert "Hint: `" in text and "is made in section" in text and "Run All Cells" in text
+
+
+def test_check_raises_under_nbgrader_autograde_and_only_there(monkeypatch, capsys):
+    """nbgrader scores a test cell that raises as 0: under autograde a verdict other than "correct" raises,
+    with the verdict (and its hint) as the message; elsewhere check only prints."""
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert check("01.1 a test", 1.0, expected=1.0).ok is True
+    with pytest.raises(AssertionError, match=r"not yet\. Two atoms per cell"):
+        check("01.1 a test", 2.0, expected=1.0, hint="Two atoms per cell.")
+    with pytest.raises(AssertionError, match="not attempted"):
+        check("01.1 a test", None, expected=1.0)
+    with pytest.raises(AssertionError, match="cannot check yet"):
+        check("01.1 a test", 1.0, test=lambda a: undefined_name)  # noqa: F821
+    monkeypatch.setenv("NBGRADER_EXECUTION", "validate")   # the students' Validate button: prints only
+    assert check("01.1 a test", 2.0, expected=1.0).ok is False
+    monkeypatch.delenv("NBGRADER_EXECUTION")
+    assert check("01.1 a test", 2.0, expected=1.0).ok is False
+    assert "not yet" in capsys.readouterr().out

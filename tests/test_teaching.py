@@ -1,10 +1,11 @@
-"""Every notebook's exercises are tagged cells; the student edition drops exactly the solutions.
+"""Every notebook's exercises are tagged cells; the answer key holds every solution and makes every check pass.
 
 The rule (crystal_tutorial/course/teaching.py): an exercise is a prompt and answer cell(s) tagged
 ``exercise``, check cell(s) tagged ``check`` and one ``solution`` cell holding only a folded
 ``<details>`` block whose python code sets ``answer``. These tests cover every notebook in
-notebooks/, present and future.
+notebooks/, present and future. The students' copies (nbgrader's release) are tested in test_grading.py.
 """
+import copy
 import json
 import re
 import subprocess
@@ -15,16 +16,16 @@ import nbformat
 import pytest
 
 from crystal_tutorial.course import teaching
+from crystal_tutorial.course.grading import fill_in
 from crystal_tutorial.course.teaching import (
     RUN_FROM_THE_TOP,
+    answer_key,
     cell_text,
     colab_cell_source,
     exercises,
     solution_body,
     solution_code,
-    student_notebook,
     tags,
-    write_student_edition,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,94 +130,28 @@ def test_no_placeholder_reaches_a_notebook(path):
     assert not re.search(r"YOUR-[A-Z]+|<your[-_ ][a-z-]+>", text), f"{path.name} shows a placeholder"
 
 
-@pytest.fixture(scope="module")
-def edition(tmp_path_factory):
-    out = tmp_path_factory.mktemp("edition") / "students"
-    write_student_edition(out)
-    return out
-
-
-def test_student_edition_drops_exactly_the_solution_cells(edition):
-    assert sorted(p.name for p in edition.glob("*.ipynb")) == [p.name for p in NOTEBOOKS]
-    assert sorted(p.name for p in edition.iterdir()) == sorted([p.name for p in NOTEBOOKS] + ["answer-key.md", "run.json"])
-    for path in NOTEBOOKS:
-        text = path.read_text(encoding="utf-8")
-        original = json.loads(text)
-        # the repository's format is nbformat's, so removing cells changes nothing else, byte for byte
-        assert json.dumps(original, sort_keys=True, indent=1, ensure_ascii=False) + "\n" == text
-        student = (edition / path.name).read_text(encoding="utf-8")
-        expected = dict(original, cells=[c for c in original["cells"] if "solution" not in tags(c)])
-        assert student == json.dumps(expected, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
-        assert student == student_notebook(text)
-        nbformat.validate(nbformat.reads(student, as_version=4))
-
-
-def test_student_edition_contains_no_solution_text(edition):
-    key = (edition / "answer-key.md").read_text(encoding="utf-8")
-    for path in NOTEBOOKS:
-        nb = load(path)
-        student = (edition / path.name).read_text(encoding="utf-8")
-        assert "<details" not in student and "Solution</summary>" not in student, path.name
-        elsewhere = "\n".join(cell_text(c) for c in nb["cells"] if "solution" not in tags(c))
-        for ex in exercises(nb):
-            for i in ex.solution:
-                body = solution_body(cell_text(nb["cells"][i]))
-                for line in body.splitlines():   # no line of a solution survives in the student edition ...
-                    if len(line.strip()) > 20 and line.strip() not in elsewhere:   # (a template's lines may repeat)
-                        assert json.dumps(line.strip())[1:-1] not in student, f"{path.name}: {line!r}"
-                assert body.strip() in key   # ... and every solution is in the key, under its exercise's name
-            assert f"### {ex.name}" in key
-
-
-def test_answer_key_is_ordered_by_notebook_and_exercise(edition):
-    key = (edition / "answer-key.md").read_text(encoding="utf-8")
+def test_answer_key_holds_every_solution_in_order():
+    key = answer_key(NOTEBOOKS)
     headings = re.findall(r"^### (\d\d\.\d+)", key, re.M)
     assert headings == sorted(headings, key=lambda h: (h[:2], int(h[3:]))) and len(headings) >= 27
     assert [p.name for p in NOTEBOOKS if f"(`{p.name}`)" in key] == [p.name for p in NOTEBOOKS]
+    for path in NOTEBOOKS:
+        nb = load(path)
+        for ex in exercises(nb):
+            assert f"### {ex.name}" in key
+            for i in ex.solution:   # every solution, under its exercise's name, without nbgrader's markers
+                body = solution_body(cell_text(nb["cells"][i]))
+                assert body.strip() in key and "<!--" not in body
 
 
-def test_student_edition_follows_the_run_folder_rules(tmp_path):
-    foreign = tmp_path / "mine"
-    foreign.mkdir()
-    (foreign / "notes.txt").write_text("my notes")
-    for overwrite in (False, True):   # never deletes files it did not write
-        with pytest.raises(ValueError, match="not a finished run"):
-            write_student_edition(foreign, overwrite=overwrite)
-    assert [p.name for p in foreign.iterdir()] == ["notes.txt"]   # untouched
-
-    out = tmp_path / "edition"
-    write_student_edition(out)
-    with pytest.raises(ValueError, match="--overwrite"):         # an earlier edition: only on request ...
-        write_student_edition(out)
-    (out / "answer-key.md").write_text("stale")
-    write_student_edition(out, overwrite=True)                   # ... and then replaced as a whole
-    assert (out / "answer-key.md").read_text(encoding="utf-8").startswith("# Answer key")
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temporary folders are left behind"
-    (tmp_path / "afile").write_text("x")
-    for bad in ("", tmp_path / "afile"):
-        with pytest.raises(ValueError):
-            write_student_edition(bad)
-    with pytest.raises(FileNotFoundError, match="no notebooks"):
-        write_student_edition(tmp_path / "x", notebooks=tmp_path / "empty")
+def test_solution_body_ignores_html_comments_only():
+    body = solution_body("<!-- BEGIN MARK SCHEME -->\n<details><summary>Solution</summary>\nx\n</details>\n<!-- END -->")
+    assert body == "x"
+    with pytest.raises(ValueError, match="details"):
+        solution_body("<!-- a -->\nanswer = 1\n<details><summary>Solution</summary>x</details>")
 
 
-def test_student_edition_command(tmp_path):
-    out = tmp_path / "class"
-    run = subprocess.run([sys.executable, "-m", "crystal_tutorial", "student-edition", str(out)],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert run.returncode == 0, run.stderr
-    assert (out / "answer-key.md").is_file() and len(list(out.glob("*.ipynb"))) == len(NOTEBOOKS)
-    (tmp_path / "full").mkdir()
-    (tmp_path / "full" / "x").write_text("x")
-    run = subprocess.run([sys.executable, "-m", "crystal_tutorial", "student-edition", str(tmp_path / "full")],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert run.returncode == 2 and "not a finished run" in run.stderr and "Traceback" not in run.stderr
-    run = subprocess.run([sys.executable, "-m", "crystal_tutorial", "student-edition", str(out), "--overwrite"],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert run.returncode == 0, run.stderr
-
-
-# ---- running the student edition: unanswered, and with the key's solutions pasted in ----
+# ---- running the notebooks: unanswered, and with the key's solutions pasted in ----
 # They run under nbval in a pytest subprocess, as the notebooks of the normal test run do. A cell
 # added after the setup cell makes every check(...) assert its verdict, so nbval fails on a wrong one.
 
@@ -226,21 +161,6 @@ def check(*args, **kwargs):   # added by tests/test_teaching.py: every verdict m
     verdict = _check_as_given(*args, **kwargs)
     assert verdict.ok is {expected}, verdict
     return verdict"""
-
-
-def paste_solutions(student_text, original):
-    """The student notebook with each solution's code pasted in a new cell below the exercise's answer cells."""
-    nb = nbformat.reads(student_text, as_version=4)
-    pasted = 0
-    for ex in reversed(exercises(original)):
-        if not (ex.check and ex.solution):
-            continue
-        code = solution_code(cell_text(original["cells"][ex.solution[0]]))
-        answer_id = original["cells"][ex.answer[-1]]["id"]
-        k = next(i for i, c in enumerate(nb.cells) if c.get("id") == answer_id)
-        nb.cells.insert(k + 1, nbformat.v4.new_code_cell(code))
-        pasted += 1
-    return nb, pasted
 
 
 def run_with_nbval(nb, path, expected):
@@ -260,16 +180,18 @@ FAST = {"02_forward_diffusion.ipynb", "03_mlp_and_adam.ipynb"}   # the others: p
 
 @pytest.mark.parametrize("path", [pytest.param(p, marks=() if p.name in FAST else pytest.mark.slow) for p in NOTEBOOKS],
                          ids=lambda p: p.name)
-def test_pasting_the_key_into_the_student_edition_makes_every_check_correct(path, edition, tmp_path):
-    nb, pasted = paste_solutions((edition / path.name).read_text(encoding="utf-8"), load(path))
-    assert pasted >= 3
-    run_with_nbval(nb, tmp_path / path.name, expected=True)
+def test_pasting_the_key_into_the_notebook_makes_every_check_correct(path, tmp_path):
+    """The key's code pasted below each answer cell (as a learner would) makes every check say "correct".
+    (The students' copies have no checks: tests/test_grading.py autogrades them instead.)"""
+    nb = load(path)
+    assert fill_in(nb, copy.deepcopy(nb), "key") >= 3
+    run_with_nbval(nbformat.from_dict(nb), tmp_path / path.name, expected=True)
 
 
-def test_student_edition_runs_unanswered(edition, tmp_path):
+def test_notebook_runs_unanswered(tmp_path):
     """Without answers every check says "not attempted" and the notebook runs to the end under nbval."""
     path = NOTEBOOKS[0]
-    run_with_nbval(nbformat.read(edition / path.name, as_version=4), tmp_path / path.name, expected=None)
+    run_with_nbval(nbformat.read(path, as_version=4), tmp_path / path.name, expected=None)
 
 
 def test_the_strict_check_cell_can_fail(tmp_path):

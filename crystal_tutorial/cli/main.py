@@ -2,7 +2,8 @@
 
     python -m crystal_tutorial demo [--epochs 100] [--timesteps 100] [--lr 1e-3] [--seed 0] [--out DIR] [--json]
     python -m crystal_tutorial generate --model {mlp,pairwise,joint} --n-atoms 4 --n-samples 10 --out DIR
-    python -m crystal_tutorial student-edition OUT
+    python -m crystal_tutorial student-edition OUT [--key DIR]
+    python -m crystal_tutorial course DIR
     python -m crystal_tutorial benchmark --dataset perov_5 --n-test 100 --k 1 --seed 0 --weights pretrained --out DIR
     python -m crystal_tutorial site OUT
 
@@ -28,7 +29,7 @@ from pathlib import Path
 from ..checks import SEED_MAX
 from ..cli.generate import _int_in, _positive, add_generate_arguments, run_generate
 from ..cli.runs import RunFolder
-from ..course.teaching import add_student_edition_arguments, run_student_edition
+from ..course.grading import add_course_arguments, add_student_edition_arguments, run_course, run_student_edition
 
 RULE = "=" * 80
 PROG = "python -m crystal_tutorial"
@@ -156,7 +157,7 @@ def add_generate(sub) -> None:
 
 
 def add_student_edition(sub) -> None:
-    student = sub.add_parser("student-edition", help="write the notebooks without solutions, plus answer-key.md")
+    student = sub.add_parser("student-edition", help="the students' copies (nbgrader's release), the key beside")
     add_student_edition_arguments(student)
     student.set_defaults(func=run_student_edition)
 
@@ -175,7 +176,13 @@ def add_benchmark(sub) -> None:
     add_benchmark_arguments(bench).set_defaults(func=run_benchmark)
 
 
-SUBCOMMANDS = [add_demo, add_generate, add_student_edition, add_site, add_benchmark]
+def add_course(sub) -> None:
+    course = sub.add_parser("course", help="write an nbgrader course folder (nbgrader_config.py, source/)")
+    add_course_arguments(course)
+    course.set_defaults(func=run_course)
+
+
+SUBCOMMANDS = [add_demo, add_generate, add_student_edition, add_course, add_site, add_benchmark]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -11,7 +11,9 @@ so that a notebook still runs top to bottom (and in CI) before anyone solves it.
 ``"1e-3"``, ``"90,000"``, ``"36%"`` as 0.36 or as 36, a NumPy scalar, a list for an array; an
 answer in words stays text for a ``test``), and a function or class
 whose method still returns ``None`` gets "your ... returned None", not a shape error from NumPy.
-It never prints the expected value.
+It never prints the expected value. Under ``nbgrader autograde`` (which sets ``NBGRADER_EXECUTION=autograde``)
+a verdict other than "correct" raises ``AssertionError(verdict)``: the check cell is
+nbgrader's test cell, and a test cell that raises scores 0 (:mod:`.grading`).
 
 Each notebook's setup cell calls ``explain_missing_names("NN_name.ipynb")``: from then on a
 ``NameError`` (a cell run before the cells it needs) ends with the section of the notebook that
@@ -171,17 +173,26 @@ def check(name: str, answer, expected=None, *, rtol: float = 1e-6, atol: float =
         except UnboundLocalError as exc:
             ok, problem = False, f" ({type(exc).__name__}: {exc})"
         except NameError as exc:   # most often a cell above has not run: say which one
-            verdict = Result(f"[!] {name}: cannot check yet ({type(exc).__name__}: {exc}). "
-                             f"{missing_name_hint(exc.name, _notebook)}", False)
-            print(verdict)
-            return verdict
+            return _report(Result(f"[!] {name}: cannot check yet ({type(exc).__name__}: {exc}). "
+                                  f"{missing_name_hint(exc.name, _notebook)}", False))
         except Exception as exc:  # the learner's code may fail in any way; say how
             ok, problem = False, f" ({type(exc).__name__}: {exc})"
         if ok:
             verdict = Result(f"[x] {name}: correct", True)
         else:
             verdict = Result(f"[!] {name}: not yet{problem}. {hint}".rstrip(), False)
+    return _report(verdict)
+
+
+GRADING = "autograde"   # the value of NBGRADER_EXECUTION while `nbgrader autograde` runs a notebook
+
+
+def _report(verdict: Result) -> Result:
+    """Print the verdict; under `nbgrader autograde` one that is not "correct" also raises, so
+    that the test cell scores 0 and the feedback shows the verdict with its hint."""
     print(verdict)
+    if verdict.ok is not True and os.environ.get("NBGRADER_EXECUTION") == GRADING:
+        raise AssertionError(str(verdict))
     return verdict
 
 

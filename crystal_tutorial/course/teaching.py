@@ -1,19 +1,19 @@
-"""Teaching kit: the student edition of the notebooks, the answer key, and the notebooks' opening cells.
+"""Teaching kit: the exercises' tagged cells, the answer key, and the notebooks' opening cells.
 
 Every exercise in ``notebooks/`` is a run of tagged cells (cell metadata ``tags``):
 
 - ``exercise``: the prompt (markdown) and the answer cell(s) the student edits (``answer = None``);
 - ``check``: the code cell(s) that call ``check(...)`` (they never show the expected value);
-- ``solution``: one markdown cell holding only ``<details><summary>Solution</summary> ... </details>``,
-  with a fenced ```` ```python ```` block that sets ``answer`` (open exercises without a check may
-  have a solution without code).
+- ``solution``: one markdown cell holding only ``<details><summary>Solution</summary> ... </details>``
+  (and HTML comments: nbgrader's mark-scheme markers), with a fenced ```` ```python ```` block that sets
+  ``answer`` (open exercises without a check may have a solution without code).
 
-``python -m crystal_tutorial student-edition OUT`` writes every notebook without its ``solution``
-cells (byte for byte the same otherwise) and ``OUT/answer-key.md`` with all solutions by notebook
-and exercise.
+The same cells carry nbgrader's metadata (:mod:`.grading`), which also writes the students' copies
+(``python -m crystal_tutorial student-edition OUT``) with nbgrader's own release step; the answer key
+built here goes beside them.
 
-    write_student_edition("class-2027")          # notebooks/ -> class-2027/*.ipynb + answer-key.md
     exercises(nbformat.read(path, as_version=4)) # [Exercise(name="01.1 density of BCC iron", ...), ...]
+    answer_key(paths)                            # markdown: every prompt and folded solution
 """
 from __future__ import annotations
 
@@ -81,13 +81,14 @@ def cell_text(cell) -> str:
 
 
 _DETAILS = re.compile(r"\A\s*<details>\s*<summary>.*?</summary>\s*(.*?)\s*</details>\s*\Z", re.S)
+_COMMENT_LINE = re.compile(r"^[ \t]*<!--.*?-->[ \t]*$\n?", re.M)   # e.g. <!-- BEGIN MARK SCHEME -->
 _PYTHON = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
 _CHECK_NAME = re.compile(r"""\bcheck\(\s*(["'])(.+?)\1""")
 
 
 def solution_body(source: str) -> str:
     """What a solution cell folds away (the text inside ``<details>``); ValueError if it is not one block."""
-    match = _DETAILS.match(source)
+    match = _DETAILS.match(_COMMENT_LINE.sub("", source))
     if match is None:
         raise ValueError("a solution cell must hold exactly one <details><summary>...</summary> ... </details> block")
     return match.group(1)
@@ -146,19 +147,13 @@ def _title(nb, path: Path) -> str:
     return first[0].lstrip("# ").strip() if first and first[0].startswith("#") else path.stem
 
 
-def student_notebook(text: str) -> str:
-    """A notebook's JSON text without its ``solution`` cells, in the repository's format (nbformat's)."""
-    nb = json.loads(text)
-    nb["cells"] = [c for c in nb["cells"] if "solution" not in tags(c)]
-    return json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
-
-
 def answer_key(paths) -> str:
     """Markdown with every exercise's prompt and folded solution, by notebook."""
     lines = ["# Answer key", "",
-             "For instructors: the solutions that the student edition leaves out, made by",
-             "`python -m crystal_tutorial student-edition`. A solution's code block sets `answer`: paste it",
-             "into a new cell below the exercise's answer cell and run the check cell, which then says \"correct\".",
+             "For instructors, never for students: the solutions that the students' copies leave out, made by",
+             "`python -m crystal_tutorial student-edition`. A solution's code block sets `answer`: paste it into",
+             "a new cell below the exercise's answer cell of the repository's notebook and run the check cell,",
+             "which then says \"correct\".",
              ""]
     for path in paths:
         path = Path(path)
@@ -177,27 +172,6 @@ def answer_key(paths) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_student_edition(out, notebooks=None, overwrite: bool = False) -> list[Path]:
-    """Write the student edition of ``notebooks`` (default: the repository's) to the folder ``out``.
-
-    ``out`` follows the command line's run-folder rules (:mod:`crystal_tutorial.cli.runs`): it must be
-    new or empty, or (with ``overwrite=True``) an earlier student edition, which is replaced as a
-    whole; the edition is built in a temporary folder beside it and appears only when complete.
-    Returns the written paths (the notebooks, then answer-key.md).
-    """
-    from ..cli.runs import RunFolder
-    source = Path(notebooks) if notebooks is not None else NOTEBOOKS
-    paths = sorted(source.glob("[0-9][0-9]_*.ipynb"))
-    if not paths:
-        raise FileNotFoundError(f"no notebooks (NN_name.ipynb) in {source}")
-    names = [p.name for p in paths] + ["answer-key.md"]
-    with RunFolder(out, "student-edition", overwrite=overwrite) as run:
-        for path in paths:
-            atomic_write_text(run.tmp / path.name, student_notebook(path.read_text(encoding="utf-8")))
-        atomic_write_text(run.tmp / "answer-key.md", answer_key(paths))
-    return [run.out / name for name in names]
-
-
 def write_colab_cells(repository: str | None = COLAB_REPOSITORY, notebooks=None) -> list[Path]:
     """Set the Colab install cell (the first code cell) of every notebook to install from ``repository``."""
     import nbformat
@@ -213,17 +187,3 @@ def write_colab_cells(repository: str | None = COLAB_REPOSITORY, notebooks=None)
             atomic_write_text(path, nbformat.writes(nb) + "\n")
             changed.append(path)
     return changed
-
-
-def add_student_edition_arguments(parser) -> None:
-    """The ``student-edition`` subcommand's arguments (registered by ``__main__``)."""
-    parser.add_argument("out", help="new or empty folder for the student notebooks and answer-key.md")
-    parser.add_argument("--notebooks", default=None, help=f"folder of the notebooks (default: {NOTEBOOKS})")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace an earlier student edition in OUT as a whole (never other files)")
-
-
-def run_student_edition(args) -> int:
-    written = write_student_edition(args.out, args.notebooks, overwrite=args.overwrite)
-    print(f"Wrote {len(written) - 1} student notebooks (solutions removed) and answer-key.md to {args.out}/")
-    return 0
