@@ -453,6 +453,9 @@ NOT_DRIVEN = {
     # the argument checks themselves (test_checks.py drives them)
     "checks.check_int", "checks.check_number", "checks.check_positive", "checks.check_array",
     "checks.check_crystal_list", "checks.check_timesteps", "checks.group_indices",
+    "crystals.check_lattice_bounds", "metrics.check_matcher_budget",
+    # landed on main while this test was written; not driven yet (named in the issue-27 closing note)
+    "course.hub.NotebookRun", "course.hub.TrialHub", "metrics.scoring_cost", "metrics.unique_mask",
 }
 
 
