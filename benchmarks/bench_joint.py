@@ -5,7 +5,7 @@
 Prints, for the shipped (or given) weights:
 1. unconditional samples (guidance 0; sampler defaults: temperature 0.5, 5 corrector steps) at 2, 4 and 8 atoms: validity (d_min >= 0.7 Å, density
    0.5-20 g/cm^3, no lattice angle below 30 deg; target >= 95%) and the rate of samples whose
-   space group AND species pattern (``joint_diffusion.prototype_key``) match a training crystal
+   space group AND species pattern (``physics.prototype_key``) match a training crystal
    (target >= 50%);
 2. the papers' sample metrics of the same unconditional samples (issue 14; ``metrics.evaluate_samples``
    with the training set as reference): valid structure (distances > 0.5 Å), valid composition
@@ -27,9 +27,11 @@ import numpy as np
 from matcher_check import format_check, independent_check
 
 from crystal_tutorial.joint import lattice_params
-from crystal_tutorial.joint_diffusion import load_joint, sample_joint, species_match, training_set
+from crystal_tutorial.joint_diffusion import load_joint, training_set
+from crystal_tutorial.joint_sampling import sample_joint
 from crystal_tutorial.metrics import evaluate_samples, valid_composition
 from crystal_tutorial.nn import blas_threads
+from crystal_tutorial.physics import species_match
 
 
 def measure(samples, train, symprec):

@@ -21,7 +21,7 @@ utilities (``files``, ``checks``: any module may import them) where they first f
 - ``models`` (04): the hello-world per-atom MLP.
 - ``training`` (04): ``fit``, the training loop of every model, and the MLP's DDPM step.
 - ``sampling`` (05): ancestral DDPM and DDIM.
-- ``physics`` (06): validity, repulsion correction, density, symmetry.
+- ``physics`` (06): validity, repulsion correction, density, symmetry, prototype matching (with species too).
 - ``metrics`` (06): sample reports (valid, unique, novel) with pymatgen's StructureMatcher.
 - ``complexity`` (07): timing harness, power-law fits, the guarded brute force.
 - ``pairwise`` (08): the periodic pairwise denoiser.
@@ -29,7 +29,8 @@ utilities (``files``, ``checks``: any module may import them) where they first f
   predictor-corrector sampler of the pairwise, joint and CSP models.
 - ``datasets`` (09, 10): real binary crystals; perov-5 and carbon-24.
 - ``joint`` (09): the joint denoiser of lattice, atom types and coordinates.
-- ``joint_diffusion`` (09): its training, conditions and classifier-free guidance, sampling.
+- ``joint_diffusion`` (09): its configuration, training data, conditions and training step.
+- ``joint_sampling`` (09): classifier-free guidance and the reverse process (``sample_joint``).
 - ``csp`` (10): crystal structure prediction (composition given) on perov-5 / carbon-24.
 - ``parallel`` (10): worker processes that cannot hang (signals, a dead worker, a dead parent).
 - ``benchmark`` (10): scoring as the papers do, baselines that learn nothing, the per-structure record.

@@ -27,8 +27,9 @@ from .checks import check_choice, check_config_fields, check_int, check_number, 
 from .crystals import Crystal
 from .diffusion import MAX_T, ve_sample
 from .joint import HELMERT, JointDenoiser, lattice_params, params_to_lattice
-from .joint_diffusion import build_denoiser, check_dataset, ddpm_step_from_x0, noise_schedules, predicted_z0
+from .joint_diffusion import build_denoiser, check_dataset, noise_schedules
 from .joint_diffusion import encode as encode_joint
+from .joint_sampling import ddpm_step_from_x0, predicted_z0
 from .models import masked_mse
 from .nn import blas_threads
 from .pbc import wrap
@@ -150,7 +151,7 @@ def _sample_chunk(model, crystals, rng, lattice, T, corrector_steps, temperature
         ox, ol, _ = model.forward(x, z, onehot, sig, cond, m)
         return score_norm(sig)[:, None, None] * ox, ol         # score, predicted lattice noise
 
-    def lattice_step(t, eps_l):  # DDPM step through the clipped predicted z_0 (as joint_diffusion.sample_joint)
+    def lattice_step(t, eps_l):  # DDPM step through the clipped predicted z_0 (as joint_sampling.sample_joint)
         nonlocal z
         if not given:
             z = ddpm_step_from_x0(z, predicted_z0(z, eps_l, sched, t), sched, t, rng)

@@ -10,15 +10,20 @@ Three noise processes share one time step t = 1..T (DiffCSP, Jiao et al. 2023, s
 * **atom types** as continuous one-hot vectors (V,) with the same DDPM process; the sample's type is
   the argmax at the end. Here the network predicts the clean one-hot a_0 instead of eps: near t = 0
   eps = (a_t - round(a_t)) / sqrt(1 - abar_t) is a steep sawtooth a small MLP cannot fit (measured:
-  the eps loss stalled and samples mixed random elements); both give the same DDPM step through a_0. We chose this over masked (absorbing-state) diffusion (Austin et al. 2021;
-  MatterGen, Zeni et al. 2025) because it reuses the lattice's process, loss and sampler line for
-  line; masked diffusion needs a categorical process and a cross-entropy loss of its own.
+  the eps loss stalled and samples mixed random elements); both give the same DDPM step through a_0.
+  We chose this over masked (absorbing-state) diffusion (Austin et al. 2021; MatterGen, Zeni et al.
+  2025) because it reuses the lattice's process, loss and sampler line for line; masked diffusion
+  needs a categorical process and a cross-entropy loss of its own.
 
 Condition c = [density feature, density given, chemical-system multi-hot (V), system given]
 (``condition_vector``). Training drops each part at random (``p_drop``), so one network is both
 conditional and unconditional (c = 0). Sampling mixes them, classifier-free guidance (Ho &
 Salimans 2022, eq. 6): out = out_uncond + w (out_cond - out_uncond); w = 0 is the unconditional
 model exactly, w = 1 the conditional one, w > 1 pushes harder towards the condition.
+
+This module holds the configuration, the training data and conditions, and the training step
+(``joint_step``, run by ``training.fit``); sampling is in ``joint_sampling.py`` and the
+species-aware prototype match in ``physics.py``.
 """
 from __future__ import annotations
 
@@ -40,25 +45,22 @@ from .checks import (
 )
 from .crystals import Crystal
 from .datasets import binary_dataset
-from .diffusion import MAX_T, cosine_schedule, geometric_sigmas, ve_sample
+from .diffusion import cosine_schedule, geometric_sigmas, ve_sample
 from .joint import HELMERT, JointDenoiser, lattice_params, params_to_lattice
 from .models import masked_mse
 from .pbc import wrap
-from .sampling import check_model_T
-from .torus import MAX_PAIR_ATOMS, MAX_PAIRS, pc_sample, score_norm, score_target
+from .torus import score_target
 from .training import History, fit, pad_batch
 
-__all__ = ["JointConfig", "training_set", "condition_vector", "encode", "build_denoiser", "joint_step",
-           "train_joint", "guided_outputs", "ddpm_step_from_x0", "predicted_z0", "sample_joint", "load_joint",
-           "prototype_key", "species_match", "trained_density_range", "lattice_params", "params_to_lattice",
+__all__ = ["JointConfig", "training_set", "condition_vector", "encode", "build_denoiser", "noise_schedules",
+           "joint_step", "train_joint", "load_joint", "trained_density_range", "lattice_params", "params_to_lattice",
            "PRETRAINED_JOINT"]
 
 PRETRAINED_JOINT = Path(__file__).resolve().parent / "data" / "joint_binary.npz"
 DENSITY_REF = 4.0     # g/cm^3: the density feature is log(D / 4) / 1.0, about -1.4 .. 1 on the data
-Z_CLIP = 4.0          # sampling clips the predicted normalised lattice to +-4 (training data: within +-2.5)
 MAX_TRAIN_DENSITY = 15.0
-MAX_GUIDANCE = 100.0  # classifier-free guidance weight w; the panels stop at 5
-ATOM_COUNTS = (2, 4, 8)   # the atom counts the shipped model is trained on (and the sampler's choices)  # Au and W (19.3 g/cm^3) sit at the validity limit of 20 and are left out
+ATOM_COUNTS = (2, 4, 8)   # the atom counts the shipped model is trained on (and the sampler's choices)
+# MAX_TRAIN_DENSITY: Au and W (19.3 g/cm^3) sit at the validity limit of 20 and are left out
 
 
 def training_set(max_density: float = MAX_TRAIN_DENSITY, atom_counts=ATOM_COUNTS) -> list[Crystal]:
@@ -254,126 +256,6 @@ def train_joint(model: JointDenoiser, dataset, config: JointConfig | None = None
     schedules = noise_schedules(model, config.T)
     return fit(lambda rng: joint_step(model, data, schedules, config, rng), model, config, callback,
                rng=np.random.default_rng([config.seed, 1]), desc="training joint model")
-
-
-def guided_outputs(model, x, zt, at, sigma, cond, mask=None, guidance: float = 1.0):
-    """Classifier-free guidance: out_u + w (out_c - out_u) for all three heads (Ho & Salimans 2022, eq. 6).
-
-    ``guidance`` w = 0 runs only the unconditional model (c = 0), so it equals it exactly.
-    """
-    guidance = check_number("guidance", guidance, 0, MAX_GUIDANCE)
-    uncond = np.zeros_like(cond)
-    if guidance == 0:
-        return model.forward(x, zt, at, sigma, uncond, mask)
-    B = len(x)
-    m2 = None if mask is None else np.concatenate([mask, mask])
-    both = model.forward(np.concatenate([x, x]), np.concatenate([zt, zt]), np.concatenate([at, at]),
-                         np.concatenate([sigma, sigma]), np.concatenate([cond, uncond]), m2)
-    return tuple(o[B:] + guidance * (o[:B] - o[B:]) for o in both)
-
-
-def predicted_z0(z, eps, sched, t: int) -> np.ndarray:
-    """The clean normalised lattice predicted from z_t and the predicted noise, clipped to the data range
-    (Ho et al.'s clip_denoised): z0_hat = (z_t - sqrt(1 - abar_t) eps) / sqrt(abar_t), within +-Z_CLIP."""
-    ab = sched.alpha_bars[check_int("t", t, 1, sched.T)]
-    return np.clip((z - np.sqrt(1 - ab) * eps) / np.sqrt(ab), -Z_CLIP, Z_CLIP)
-
-
-def ddpm_step_from_x0(v, v0_hat, sched, t: int, rng) -> np.ndarray:
-    """One ancestral DDPM step written through the predicted clean value (Ho et al. 2020, eq. 7 and
-    Algorithm 2): v_{t-1} = coef1_t v0_hat + coef2_t v_t + sqrt(beta~_t) z, without z at t = 1."""
-    t = check_int("t", t, 1, sched.T)
-    v = sched.posterior_mean_coef1[t] * v0_hat + sched.posterior_mean_coef2[t] * v
-    if t > 1:
-        v = v + np.sqrt(sched.posterior_variance[t]) * check_rng("rng", rng).standard_normal(v.shape)
-    return v
-
-
-def sample_joint(model: JointDenoiser, n_atoms: int, n_samples: int, rng, density=None, elements=None,
-                 guidance: float = 1.0, temperature: float = 0.5, corrector_steps: int = 5, T: int | None = None,
-                 record: bool = False):
-    """Generate ``n_samples`` crystals of ``n_atoms`` atoms, each with its own lattice and species.
-
-    Reverse process from the priors (uniform coordinates, N(0, I) lattice and types), t = T..1:
-    coordinates by the reverse-diffusion predictor with ``corrector_steps`` Langevin moves and score
-    multiplier 1 / ``temperature`` (``torus.sample_torus``; 5 corrector steps at 0.5 were measured
-    best for 8 atoms with the shipped weights: 90% valid and 75% prototype match at symprec 0.25 Å,
-    against 57% and 0% with 1 corrector step; 2 and 4 atoms are not hurt); lattice and types by ancestral DDPM steps
-    (Ho et al. 2020, Algorithm 2, written through the predicted x_0, which is clipped to the data range). All three use the guided outputs. ``record=True`` also returns the
-    trajectory of (lattices (T+1, S, 3, 3), frac (T+1, S, N, 3)).
-
-    ``T`` must be the number of steps the model was trained with: step t pairs the coordinate noise
-    sigma_t with the lattice and type noise alpha_bar_t of a T-step schedule, and the network has
-    learned that pairing. ``T=None`` takes the model's ``T`` (set by ``load_joint`` from the saved
-    JointConfig), else 100 (JointConfig's default); a different ``T`` is refused (``check_model_T``).
-    """
-    check_instance("model", model, JointDenoiser, "joint_diffusion.load_joint()")
-    T = getattr(model, "T", None) or JointConfig.T if T is None else check_int("T", T, 2, MAX_T)
-    n_atoms = check_int("n_atoms", n_atoms, 2, MAX_PAIR_ATOMS)
-    n_samples = check_int("n_samples", n_samples, 1, MAX_PAIRS // n_atoms ** 2)  # (S, N, N, F) pair features
-    corrector_steps = check_int("corrector_steps", corrector_steps, 0, 100)
-    check_model_T(model, T, "T", hint="pass T=None to use the model's own T")
-    temperature = check_number("temperature", temperature, 0, 100, low_open=True)
-    check_rng("rng", rng)
-    S, N, V = n_samples, n_atoms, model.vocab_size
-    cond = condition_vector(model, density, elements, n=S)
-    guided_outputs(model, np.zeros((1, 2, 3)), np.zeros((1, 6)), np.zeros((1, 2, V)), np.ones(1), cond[:1],
-                   guidance=guidance)                        # validates guidance before the loop
-    sigmas, sched = noise_schedules(model, T)
-    x = rng.random((S, N, 3))                                # (S, N, 3) uniform on the torus
-    z = rng.standard_normal((S, 6))                          # (S, 6) lattice prior
-    a = rng.standard_normal((S, N, V))                       # (S, N, V) type prior
-
-    def decode(z):
-        return params_to_lattice(model.z_to_params(z))
-
-    def score(x, t):                                         # the guided heads at step t
-        sig = np.full(S, sigmas[t])
-        ox, ol, oa = guided_outputs(model, x, z, a, sig, cond, guidance=guidance)
-        return score_norm(sig)[:, None, None] * ox, (ol, oa)  # score, (eps_l, predicted one-hot a_0)
-
-    def lattice_and_types(t, x, out):                        # DDPM steps through the predicted x_0
-        nonlocal z, a
-        eps_l, a0_hat = out
-        z = ddpm_step_from_x0(z, predicted_z0(z, eps_l, sched, t), sched, t, rng)
-        a = ddpm_step_from_x0(a, np.clip(a0_hat, 0.0, 1.0), sched, t, rng)  # one-hot entries lie in [0, 1]
-        if record:
-            lattices.append(decode(z))
-
-    lattices = [decode(z)] if record else None
-    out = pc_sample(x, sigmas, score, rng, temperature, corrector_steps, after_step=lattice_and_types,
-                    record=record)
-    x, frac = out if record else (out, None)
-    numbers = model.vocab[np.argmax(a, axis=-1)]             # (S, N) argmax of the continuous one-hot
-    crystals = [Crystal(L, f, n) for L, f, n in zip(decode(z), x, numbers)]
-    return (crystals, (np.array(lattices), frac)) if record else crystals
-
-
-# --- prototype matching with species ---------------------------------------------------------------
-def prototype_key(crystal: Crystal, symprec: float = 0.1):
-    """(space group, sorted ((atoms of a species in the conventional cell, its Wyckoff orbits), ...)) or None.
-
-    Species-blind but pattern-aware: NaCl and MgO share (225, ((4, 1), (4, 1))), Cu has
-    (225, ((4, 1),)) and CaF2 (225, ((4, 1), (8, 1))), so a rock-salt sample matches a rock-salt
-    prototype only if its two species alternate (otherwise spglib finds a lower symmetry). Wyckoff
-    letters are not compared: they depend on the origin (FCC sits on 4a or, shifted by half a
-    cell, on the equivalent 4b). From spglib's dataset (``physics.symmetry_dataset``).
-    """
-    from .physics import symmetry_dataset
-    ds = symmetry_dataset(crystal, symprec)
-    if ds is None:
-        return None
-    orbits = np.unique(ds.equivalent_atoms)                  # one representative atom per orbit
-    std_types = np.asarray(ds.std_types)
-    per_species = [(int(np.sum(std_types == z)), int(np.sum(crystal.numbers[orbits] == z)))
-                   for z in np.unique(crystal.numbers)]      # loop over species (a handful)
-    return int(ds.number), tuple(sorted(per_species))
-
-
-def species_match(samples, reference, symprec: float = 0.1) -> np.ndarray:
-    """(n,) bool: sample k has the ``prototype_key`` of some reference crystal (e.g. the training set)."""
-    keys = {prototype_key(c, 0.01) for c in reference} - {None}
-    return np.array([prototype_key(c, symprec) in keys for c in samples])
 
 
 # --- weights on disk ------------------------------------------------------------------------------

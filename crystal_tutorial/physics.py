@@ -143,6 +143,31 @@ def prototype_match(crystal: Crystal, symprec: float = 0.1) -> str | None:
     return prototype_from_dataset(symmetry_dataset(crystal, symprec))
 
 
+def prototype_key(crystal: Crystal, symprec: float = 0.1):
+    """(space group, sorted ((atoms of a species in the conventional cell, its Wyckoff orbits), ...)) or None.
+
+    Species-blind but pattern-aware: NaCl and MgO share (225, ((4, 1), (4, 1))), Cu has
+    (225, ((4, 1),)) and CaF2 (225, ((4, 1), (8, 1))), so a rock-salt sample matches a rock-salt
+    prototype only if its two species alternate (otherwise spglib finds a lower symmetry). Wyckoff
+    letters are not compared: they depend on the origin (FCC sits on 4a or, shifted by half a
+    cell, on the equivalent 4b). From spglib's dataset (``physics.symmetry_dataset``).
+    """
+    ds = symmetry_dataset(crystal, symprec)
+    if ds is None:
+        return None
+    orbits = np.unique(ds.equivalent_atoms)                  # one representative atom per orbit
+    std_types = np.asarray(ds.std_types)
+    per_species = [(int(np.sum(std_types == z)), int(np.sum(crystal.numbers[orbits] == z)))
+                   for z in np.unique(crystal.numbers)]      # loop over species (a handful)
+    return int(ds.number), tuple(sorted(per_species))
+
+
+def species_match(samples, reference, symprec: float = 0.1) -> np.ndarray:
+    """(n,) bool: sample k has the ``prototype_key`` of some reference crystal (e.g. the training set)."""
+    keys = {prototype_key(c, 0.01) for c in reference} - {None}
+    return np.array([prototype_key(c, symprec) in keys for c in samples])
+
+
 # --- the validator ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CorrectionResult:

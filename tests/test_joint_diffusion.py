@@ -14,14 +14,12 @@ from crystal_tutorial.joint_diffusion import (
     PRETRAINED_JOINT,
     JointConfig,
     condition_vector,
-    guided_outputs,
     load_joint,
-    prototype_key,
-    sample_joint,
-    species_match,
     train_joint,
     training_set,
 )
+from crystal_tutorial.joint_sampling import guided_outputs, sample_joint
+from crystal_tutorial.physics import prototype_key, species_match
 
 
 @pytest.fixture(scope="module")

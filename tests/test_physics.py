@@ -239,8 +239,7 @@ def test_rounding_shortcut_only_for_orthogonal_cells():
 def test_space_group_does_not_depend_on_atom_order():
     """A noisy FCC cell at symprec 0.1 Å: random atom orders gave space groups 5 and 8; now one verdict."""
     from crystal_tutorial.datasets import binary_dataset
-    from crystal_tutorial.joint_diffusion import prototype_key
-    from crystal_tutorial.physics import canonical_order
+    from crystal_tutorial.physics import canonical_order, prototype_key
     rng = np.random.default_rng(2)
     fcc = prototype("fcc")
     noisy = Crystal(fcc.lattice, fcc.frac_coords + rng.normal(0, 0.012, (4, 3)), fcc.numbers)

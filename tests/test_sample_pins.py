@@ -18,7 +18,8 @@ import numpy as np
 
 from crystal_tutorial.csp import CSPConfig, sample_csp
 from crystal_tutorial.datasets import load_benchmark
-from crystal_tutorial.joint_diffusion import load_joint, sample_joint
+from crystal_tutorial.joint_diffusion import load_joint
+from crystal_tutorial.joint_sampling import sample_joint
 from crystal_tutorial.nn import blas_threads
 from crystal_tutorial.torus import load_model, sample_torus
 

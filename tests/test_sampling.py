@@ -99,7 +99,8 @@ def test_ddpm_and_ddim_refuse_a_schedule_of_another_T():
 
 def test_sample_joint_uses_and_checks_the_T_it_was_trained_with(tmp_path):
     from crystal_tutorial import checkpoint
-    from crystal_tutorial.joint_diffusion import JointConfig, load_joint, sample_joint, training_set
+    from crystal_tutorial.joint_diffusion import JointConfig, load_joint, training_set
+    from crystal_tutorial.joint_sampling import sample_joint
     config = JointConfig(hidden=8, embed=4, n_freq=2, n_rbf=4, T=6, max_steps=1, progress=False)
     model, _ = load_joint(checkpoint.save(tmp_path / "m.npz", config.build_model(training_set()), config))
     assert model.T == 6

@@ -341,17 +341,11 @@ def run_generate_joint(args, log=print) -> int:
     """
     from ..cif import write_cif
     from ..files import atomic_write_text
-    from ..joint_diffusion import (
-        PRETRAINED_JOINT,
-        condition_vector,
-        load_joint,
-        sample_joint,
-        species_match,
-        trained_density_range,
-        training_set,
-    )
+    from ..joint_diffusion import PRETRAINED_JOINT, condition_vector, load_joint, trained_density_range, training_set
+    from ..joint_sampling import sample_joint
     from ..metrics import evaluate_samples
     from ..nn import blas_threads
+    from ..physics import species_match
     n_atoms, n_samples = getattr(args, "n_atoms", None), getattr(args, "n_samples", None)
     for flag, value, low, high in (("--n-atoms", n_atoms, 2, 12), ("--n-samples", n_samples, 1, 10_000)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:

@@ -18,7 +18,9 @@ import numpy as np
 
 from ..checks import check_instance, check_int, check_number, check_seed
 from ..joint import JointDenoiser
-from ..joint_diffusion import JointConfig, sample_joint, species_match, training_set
+from ..joint_diffusion import JointConfig, training_set
+from ..joint_sampling import sample_joint
+from ..physics import species_match
 from ..viz.pairwise import with_progress
 
 GUIDANCE_RANGE = (0.0, 5.0)     # w: 0 unconditional, 1 conditional, > 1 over-guided
@@ -65,7 +67,7 @@ def render_guided(samples, guidance: float, elements: str | None = None):
     """A plotly figure of guided ``samples`` side by side (rotatable 3D, coloured by element).
 
     The title gives the guidance weight, how many samples use only the asked elements, and how many
-    match a training prototype with species (``joint_diffusion.species_match``) at symprec 0.1 Å and
+    match a training prototype with species (``physics.species_match``) at symprec 0.1 Å and
     0.25 Å: a sample that matches only at 0.25 Å is the prototype with atoms a little off their sites.
     """
     from plotly.subplots import make_subplots

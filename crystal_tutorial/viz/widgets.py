@@ -190,23 +190,24 @@ def cached_panel(compute, view, compute_controls: dict, view_controls: dict, lab
 
 
 def live_loss_plot(every: int = 10, title: str = "training loss (live)"):
-    """An ``Output`` and a training callback that redraws the loss curve every ``every`` epochs.
+    """An ``Output`` and a training callback that redraws the loss curve every ``every`` Adam steps.
 
-    Use as ``out, callback = live_loss_plot(); display(out); train(..., callback=callback)``.
+    Use as ``out, callback = live_loss_plot(); display(out); train(..., callback=callback)``: it has the
+    callback signature of ``training.fit``, ``callback(step, history)``, so it follows any model's training.
     """
     import matplotlib.pyplot as plt
     every = check_int("every", every, 1, 1_000_000)
     output = W.Output()
 
-    def callback(epoch, history):
-        if (epoch + 1) % every:
+    def callback(step, history):
+        if (step + 1) % every:
             return False
         fig, ax = plt.subplots(figsize=(6, 3))
-        ax.plot(range(1, len(history.epoch_losses) + 1), history.epoch_losses)
+        ax.plot(range(1, history.n_steps + 1), history.losses)
         ax.set_yscale("log")
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("Adam step")
         ax.set_ylabel("loss")
-        ax.set_title(f"{title}: epoch {epoch + 1}, loss {history.epoch_losses[-1]:.4f}")
+        ax.set_title(f"{title}: step {step + 1}, loss {history.losses[-1]:.4f}")
         fig.tight_layout()
         with output:
             output.clear_output(wait=True)
