@@ -335,6 +335,27 @@ def test_a_cell_run_out_of_order_says_which_section_to_run():
     assert "Hint: `" in text and "is made in section" in text and "Run All Cells" in text
 
 
+def test_a_name_missing_inside_an_output_widget_gets_the_hint_too():
+    """Issue 27.11: notebook 05's figure cell draws `samples` inside `with W.Output():`; the widget
+    catches the NameError and shows the traceback itself (IPython's custom handler never sees it).
+    Run out of order (setup cell, then that cell), its traceback still ends with the section hint."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(NOTEBOOKS["05"], as_version=4)
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    late = next(i for i in code if "W.Output()" in nb.cells[i].source and "samples[" in nb.cells[i].source)
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(NOTEBOOKS["05"].parent)}})
+    with client.setup_kernel():
+        for i in code[:2] + [late]:                     # Colab cell, setup cell, the figure cell
+            client.execute_cell(nb.cells[i], i)
+        client.set_widgets_metadata()
+    shown = json.dumps(nb.metadata.get("widgets", {})) + json.dumps(nb.cells[late].outputs)
+    assert "NameError" in shown, shown[:2000]
+    assert "Hint: `samples` is made in section" in shown and "Run All Cells" in shown, shown[:3000]
+
+
 def test_check_raises_under_nbgrader_autograde_and_only_there(monkeypatch, capsys):
     """nbgrader scores a test cell that raises as 0: under autograde a verdict other than "correct" raises,
     with the verdict (and its hint) as the message; elsewhere check only prints."""

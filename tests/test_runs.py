@@ -128,7 +128,7 @@ def test_sigterm_cleans_up_like_ctrl_c(tmp_path):
     (["--model", "pairwise", "--guidance", "nan"], ["--guidance"]),
     (["--model", "mlp", "--guidance", "1"], ["--guidance needs --model joint"]),
     (["--model", "joint", "--density", "1000"], ["--density 1000", "trained on", "0.64..17.80"]),
-    (["--n-atoms", "64", "--n-samples", "10000"], ["would need about 2.2 GiB", "1 GiB"]),
+    (["--n-atoms", "64", "--n-samples", "10000"], ["would need about 2.4 GiB", "1 GiB"]),
 ])
 def test_bad_arguments_fail_before_work_with_exit_2(tmp_path, argv, needles):
     argv = argv if "--out" in argv else ["--out", str(tmp_path / "o"), *argv]
@@ -344,7 +344,7 @@ def test_divergence_check_lets_a_recovered_spike_pass():
 
 # --- 12. memory ------------------------------------------------------------------------------------
 def test_memory_estimate_refuses_what_would_not_fit_and_batches_the_rest():
-    with pytest.raises(UsageError, match=r"would need about 2\.2 GiB of memory, more than the 1 GiB"):
+    with pytest.raises(UsageError, match=r"would need about 2\.4 GiB of memory, more than the 1 GiB"):
         check_memory("pairwise", 64, 10_000)
     assert memory_estimate("pairwise", 64, 1000) < runs.MEMORY_LIMIT
     assert sample_batch_size("pairwise", 64) == 10 and sample_batch_size("pairwise", 4) > 1000

@@ -63,23 +63,40 @@ def test_a_widget_missing_from_the_state_gives_only_the_note():
     assert len(nb.cells[0].outputs) == 1
 
 
+def _notebooks(folder):
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# One\n\n## A section"), nbformat.v4.new_code_cell("x = 1")]
+    nbformat.write(nb, folder / "01_one.ipynb")
+    return folder
+
+
+def _unexecuted(path, **kwargs):
+    return site.read_notebook(path), {"notebook": path.name, "timeouts": 0, "seconds": 0.0, "cells": [],
+                                      "sections": [], "stalls": []}
+
+
 def test_out_refuses_a_folder_that_is_not_a_site(tmp_path):
-    (tmp_path / "mine.txt").write_text("keep me")
-    with pytest.raises(ValueError, match="not written by `site`"):
-        site._prepare_out(tmp_path)
-    assert (tmp_path / "mine.txt").read_text() == "keep me"
-
-
-def test_a_new_site_replaces_the_old_one_as_a_whole(tmp_path):
-    out = tmp_path / "site"
+    out = tmp_path / "mine"
     out.mkdir()
-    (out / site.SITE_MARKER).write_text("")
-    (out / "old_page.html").write_text("old")
-    tmp = site._prepare_out(out)
-    (tmp / "index.html").write_text("new")
-    site._swap_in(tmp, out)
-    assert sorted(p.name for p in out.iterdir()) == ["index.html"]
-    assert [p.name for p in tmp_path.iterdir()] == ["site"]         # no temporary folder left behind
+    (out / "mine.txt").write_text("keep me")
+    with pytest.raises(ValueError, match="mine.txt"):
+        site.build_site(out, _notebooks(tmp_path / "nb"))
+    assert (out / "mine.txt").read_text() == "keep me"
+
+
+def test_a_new_site_replaces_the_old_one_as_a_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr(site, "execute_notebook", _unexecuted)
+    out, notebooks = tmp_path / "site", _notebooks(tmp_path / "nb")
+    site.build_site(out, notebooks, log=lambda *a: None)
+    (notebooks / "01_one.ipynb").rename(notebooks / "02_two.ipynb")
+    site.build_site(out, notebooks, log=lambda *a: None)
+    assert "02_two.html" in {p.name for p in out.iterdir()} and "01_one.html" not in {p.name for p in out.iterdir()}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nb", "site"]   # no temporary folder left behind
+    (out / "notes.txt").write_text("mine")                                 # a file the site did not write
+    with pytest.raises(ValueError, match="notes.txt"):
+        site.build_site(out, notebooks, log=lambda *a: None)
+    assert (out / "notes.txt").read_text() == "mine"
 
 
 def test_execute_notebook_validates_its_arguments(tmp_path):

@@ -164,7 +164,8 @@ def add_student_edition(sub) -> None:
 
 def add_site(sub) -> None:
     site = sub.add_parser("site", help="execute every notebook and write a static website (crystal_tutorial.course.site)")
-    site.add_argument("out", help="output folder (an earlier site there is replaced as a whole)")
+    site.add_argument("out", help="output folder: new, empty, or an earlier site holding only its own files "
+                      "(replaced as a whole when the new one is complete)")
     site.add_argument("--notebooks", default=None, help="folder of NN_*.ipynb (default: ./notebooks or the repository's)")
     site.add_argument("--timeout", type=_int_in(1, 100_000), default=300, help="seconds a cell may take (default 300)")
     site.set_defaults(func=lambda args: __import__("crystal_tutorial.course.site", fromlist=["run_site"]).run_site(args))

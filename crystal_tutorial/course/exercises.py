@@ -312,10 +312,16 @@ def explain_missing_names(notebook: str) -> None:
     global _notebook
     path = _notebook = Path(os.getcwd()) / notebook
 
-    def handler(self, etype, value, tb, tb_offset=None):
-        stb = self.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
-        if not isinstance(value, UnboundLocalError):   # a local variable used too early is not about cell order
-            stb = list(stb) + ["", "Hint: " + missing_name_hint(getattr(value, "name", None), path)]
-        self._showtraceback(etype, value, stb)   # IPython leaves showing the error to a custom handler
+    # Every traceback IPython shows passes through ``_showtraceback``: the cell's own error, and one
+    # that an ipywidgets ``Output`` context shows itself (``with out: ...`` catches the error and calls
+    # ``showtraceback``; IPython's custom exception handlers never see it). The class's method is
+    # wrapped, so running the setup cell again does not add the hint twice.
+    show = type(shell)._showtraceback.__get__(shell)
 
-    shell.set_custom_exc((NameError,), handler)
+    def show_with_hint(etype, value, stb):
+        # a local variable used too early (UnboundLocalError) is not about cell order
+        if isinstance(value, NameError) and not isinstance(value, UnboundLocalError):
+            stb = list(stb) + ["", "Hint: " + missing_name_hint(getattr(value, "name", None), path)]
+        show(etype, value, stb)
+
+    shell._showtraceback = show_with_hint

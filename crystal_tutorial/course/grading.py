@@ -319,14 +319,20 @@ def write_student_edition(out, notebooks=None, overwrite: bool = False, key=None
     (:mod:`crystal_tutorial.runs`). Returns the notebooks' paths, then the key's."""
     from ..cli.runs import RunFolder
     from ..files import atomic_write_text
-    from .teaching import answer_key
+    from .teaching import answer_key, notebook_json
     paths = _notebook_paths(notebooks)
+    for path in paths:   # issue 27.7: a file that is not a notebook is an error naming it, before any work
+        notebook_json(path)
+    source = paths[0].parent.resolve()
+    if str(out).strip() and (Path(out).resolve() == source or source in Path(out).resolve().parents):
+        raise ValueError(f"OUT: {out} lies inside the notebooks folder {paths[0].parent}; the students' copies "
+                         "there would be run as tests beside the originals; choose a folder outside it")
     key = Path(key) if key is not None else key_folder(out)
     if key.resolve() == Path(out).resolve() or Path(out).resolve() in key.resolve().parents:
         raise ValueError(f"key must be outside the students' folder {str(out)!r}, got {str(key)!r}")
     if (key / "answer-key.md").exists() and not overwrite:
         raise ValueError(f"{key / 'answer-key.md'} exists; pass --overwrite to replace it")
-    with RunFolder(out, "student-edition", overwrite=overwrite) as run, \
+    with RunFolder(out, "student-edition", overwrite=overwrite, option="OUT") as run, \
             tempfile.TemporaryDirectory(prefix=".course-", dir=run.tmp.parent) as course:
         _write_course_files(Path(course), paths)
         for path in paths:

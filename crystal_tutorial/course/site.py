@@ -31,8 +31,6 @@ import html
 import json
 import os
 import re
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from queue import Empty
@@ -46,7 +44,6 @@ from ..checks import check_int
 from ..files import atomic_write_bytes, atomic_write_text
 
 POLL_SLICE = 0.1  # s: longest a lost zmq wake-up can delay a message
-SITE_MARKER = ".crystal-tutorial-site"  # a folder with this file was written by build_site
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 PLOTLY = "application/vnd.plotly.v1+json"
@@ -136,6 +133,82 @@ print('CT_PROBE' + _ct_json.dumps(_ct_res))
 """
 
 
+def _first_line(source: str) -> str:
+    lines = [line for line in source.splitlines() if line.strip()]
+    return (lines[0][:60] + ("..." if len(lines[0]) > 60 or len(lines) > 1 else "")) if lines else ""
+
+
+def read_notebook(path):
+    """The notebook at ``path`` as an nbformat v4 node; a file that is not a notebook (bad JSON or
+    encoding, no ``cells`` list, a cell without ``source``) is a ValueError naming the file and what is
+    wrong, instead of a jsonschema traceback. The checks are :func:`teaching.notebook_json`'s."""
+    import nbformat
+
+    from .teaching import notebook_json
+    nb = notebook_json(path)
+    try:
+        return nbformat.reads(json.dumps(nb), as_version=4)
+    except Exception as exc:   # nbformat's ValidationError (jsonschema) or a version it cannot convert
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{Path(path).name} is not a valid notebook: {message}") from None
+
+
+def _run_interruptible(make_coro, on_interrupt=None):
+    """Run ``make_coro()`` on a fresh event loop; Ctrl-C (SIGINT) or SIGTERM cancels it, the kernel is
+    shut down, and the signal is then raised again for the caller's own handler (``main()`` reports
+    ``error: interrupted``). nbclient's ``async_setup_kernel`` installs SIGINT/SIGTERM handlers of its
+    own that shut the kernel down under the running cell (AssertionError, 3-4 tracebacks) and, on
+    leaving, reset SIGTERM to the default action: this loop keeps ours for the whole run instead."""
+    import signal
+    import threading
+    loop = asyncio.new_event_loop()
+    received: list[int] = []
+    signals = [getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)]
+    before = {s: signal.getsignal(s) for s in signals} if threading.current_thread() is threading.main_thread() else {}
+    task = loop.create_task(make_coro())
+
+    def on_signal(signum):
+        received.append(signum)
+        if len(received) == 1:
+            if on_interrupt is not None:
+                on_interrupt()
+            task.cancel()
+
+    hooked = []
+    for signum in before:
+        try:
+            loop.add_signal_handler(signum, on_signal, signum)
+            hooked.append(signum)
+        except (NotImplementedError, RuntimeError, ValueError):   # Windows: Ctrl-C raises KeyboardInterrupt
+            pass
+    loop.add_signal_handler = lambda *args, **kwargs: None       # nbclient's own: ignored (see above)
+    loop.remove_signal_handler = lambda *args, **kwargs: False
+    try:
+        asyncio.set_event_loop(loop)
+        try:
+            return loop.run_until_complete(task)
+        except BaseException:
+            if not received:
+                raise
+    finally:
+        del loop.add_signal_handler, loop.remove_signal_handler
+        for signum in hooked:
+            loop.remove_signal_handler(signum)
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+        try:   # as asyncio.run does: nbclient's kernel-alive poll may still be pending after a cancel
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for t in pending:
+                t.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+    signal.raise_signal(received[0])   # to the caller's handler (main(): exit 130 / 143)
+    raise KeyboardInterrupt             # a handler that returned: stop all the same
+
+
 def execute_notebook(path, timeout: int = 300, reliable: bool = True, cwd=None, kernel_name: str = "python3",
                      probe_widgets: bool = False):
     """Execute the notebook at ``path`` with nbclient; return ``(executed notebook, report)``.
@@ -150,7 +223,6 @@ def execute_notebook(path, timeout: int = 300, reliable: bool = True, cwd=None, 
     then redraws every named panel once and adds ``panels``: ``{name: {"kind", "cpu_s", "wall_s"}}``
     (kernel CPU per slider move or button press).
     """
-    import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError
 
@@ -158,7 +230,7 @@ def execute_notebook(path, timeout: int = 300, reliable: bool = True, cwd=None, 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"path: no notebook at {path}")
-    nb = nbformat.read(path, as_version=4)
+    nb = read_notebook(path)
     started: dict[int, float] = {}
     cells: list[dict] = []
     section = "(opening)"
@@ -200,6 +272,7 @@ def execute_notebook(path, timeout: int = 300, reliable: bool = True, cwd=None, 
                 except CellTimeoutError as exc:
                     report["timeouts"] += 1
                     exc.cell_index = index  # for the caller's message
+                    client.shutdown_kernel = "immediate"   # the kernel is still busy: no graceful shutdown
                     raise
             if probe_widgets:
                 import nbformat as _nbf
@@ -218,8 +291,18 @@ def execute_notebook(path, timeout: int = 300, reliable: bool = True, cwd=None, 
             if pid:
                 report.update(_proc_memory_mb(pid))
 
+    def on_interrupt():   # the kernel is busy with the cell: do not wait for it to finish
+        client.shutdown_kernel = "immediate"
+
     t0 = time.perf_counter()
-    asyncio.run(run())
+    try:
+        _run_interruptible(run, on_interrupt)
+    except CellTimeoutError as exc:
+        index = getattr(exc, "cell_index", None)
+        where = "a cell" if index is None else (
+            f"cell {index + 1} of {len(nb.cells)} (section {sections_of_cell[index]!r}, starting "
+            f"{_first_line(nb.cells[index].source)!r})")
+        raise CellTimeoutError(f"{path.name}: {where} did not finish within the timeout of {timeout} s") from None
     report["seconds"] = round(time.perf_counter() - t0, 2)
     report["cells"] = cells
     sections: dict[str, float] = {}
@@ -434,32 +517,50 @@ def _index_notebook(pages: list, conditions: str):
     return nb
 
 
-def _prepare_out(out: Path) -> Path:
-    """A fresh temporary folder beside ``out``; refuses an ``out`` that holds anything but an earlier site."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"out must be a folder, got the file {out}")
-    if out.is_dir() and any(out.iterdir()) and not (out / SITE_MARKER).exists():
-        raise ValueError(f"out: {out} is not empty and was not written by `site`; choose a new or empty folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+_LINK = re.compile(r"\]\(([^)\s#?]+)((?:#[^)\s]*)?\))")   # a markdown link's target: ](target#anchor)
 
 
-def _swap_in(tmp: Path, out: Path) -> None:
-    """Replace ``out`` by the finished ``tmp`` folder, so ``out`` never mixes an old and a new site."""
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-        os.replace(out, old / "site")
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def site_links(text: str, notebooks_dir) -> tuple[str, set[Path]]:
+    """The markdown ``text`` with its links rewritten for the site, and the documents it links to.
+
+    In the notebooks (and in JupyterLab, whose root is ``notebooks/``) a link names a file beside the
+    notebook: ``NN_name.ipynb`` or a document such as ``DATA.md`` (a link to the repository's file).
+    On the site these are pages: ``NN_name.html``, and ``DATA.html`` rendered from the document
+    (:func:`build_site` writes one page per linked document). Other targets are left as they are.
+    """
+    notebooks_dir = Path(notebooks_dir)
+    documents: set[Path] = set()
+
+    def page(match):
+        target = match.group(1)
+        if "://" in target or target.startswith(("/", "mailto:")) or "/" in target:
+            return match.group(0)
+        if target.endswith(".ipynb"):
+            return f"]({target[:-len('.ipynb')]}.html{match.group(2)}"
+        if target.endswith(".md") and (notebooks_dir / target).is_file():
+            documents.add(notebooks_dir / target)
+            return f"]({target[:-len('.md')]}.html{match.group(2)}"
+        return match.group(0)
+
+    return _LINK.sub(page, text), documents
+
+
+def _document_notebook(path: Path):
+    """A markdown document (``DATA.md``) as a one-cell notebook, for the site's exporter."""
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(path.read_text(encoding="utf-8"))]
+    return nb
 
 
 def build_site(out, notebooks_dir="notebooks", timeout: int = 300, log=print) -> dict:
     """Execute every ``NN_*.ipynb`` in ``notebooks_dir`` and write the static site into ``out``.
 
-    The site is written into a temporary folder beside ``out`` and moved into place when complete;
-    an earlier site in ``out`` is replaced as a whole. Returns a summary (pages, per-notebook
+    ``out`` is a run folder (:mod:`crystal_tutorial.cli.runs`): the site is written into a temporary
+    folder beside it and moved into place when complete; an earlier site in ``out`` is replaced as a
+    whole, and ``out`` holding anything else (a file the earlier site did not write) is refused.
+    Notebook links to ``.ipynb`` files and to documents beside the notebooks become links to pages of
+    the site (:func:`site_links`). Returns a summary (pages, per-notebook
     reports with times and kernel memory, build seconds), also written as ``out/site.json``.
     """
     import platform
@@ -469,9 +570,11 @@ def build_site(out, notebooks_dir="notebooks", timeout: int = 300, log=print) ->
     notebooks = sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
         raise FileNotFoundError(f"notebooks_dir: no NN_*.ipynb notebooks in {notebooks_dir}")
-    tmp = _prepare_out(out)
+    from ..cli.runs import RunFolder
+    run = RunFolder(out, "site", overwrite=True, option="OUT")   # an earlier site (and nothing else) is replaced
     t_start = time.perf_counter()
-    try:
+    with run:
+        tmp = run.tmp
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         conditions = (f"{os.cpu_count()} CPU cores, load average {load:.1f} at the start, "
                       f"Python {platform.python_version()}")
@@ -481,8 +584,11 @@ def build_site(out, notebooks_dir="notebooks", timeout: int = 300, log=print) ->
             try:
                 nb, report = execute_notebook(path, timeout=timeout, cwd=path.parent)
             except Exception as exc:  # nbclient's CellExecutionError / CellTimeoutError: name the notebook
-                if type(exc).__name__ not in ("CellExecutionError", "CellTimeoutError", "DeadKernelError"):
+                name = type(exc).__name__
+                if name not in ("CellExecutionError", "CellTimeoutError", "DeadKernelError"):
                     raise
+                if name == "CellTimeoutError":   # its message names the notebook and the cell
+                    raise ValueError(f"{exc} (--timeout; the site was not written)") from None
                 raise ValueError(f"notebook {path.name} failed while building the site: "
                                  f"{str(exc).strip().splitlines()[-1][:300]}") from exc
             log(f"  {report['seconds']:.1f} s, kernel {report.get('rss_mb', '?')} MB, stalls {report['stalls']}")
@@ -493,26 +599,33 @@ def build_site(out, notebooks_dir="notebooks", timeout: int = 300, log=print) ->
         assets.mkdir()
         _copy_assets(assets)
         exporter = _exporter()
+        documents: set[Path] = set()
         for i, (path, nb, report) in enumerate(executed):
+            for cell in nb.cells:
+                if cell.cell_type == "markdown":
+                    cell.source, linked = site_links(cell.source, notebooks_dir)
+                    documents |= linked
             widgets = StaticWidgets(nb)
             widgets.apply(nb)
             body, _ = exporter.from_notebook_node(nb, resources={"ct_nav": _nav(pages, i),
                                                                  "metadata": {"name": pages[i]["title"]}})
             atomic_write_text(tmp / pages[i]["href"], body)
             pages[i]["plots"], pages[i]["panels"] = widgets.n_plots, widgets.n_panels
+        contents = '<nav class="ct-nav"><a href="index.html">Contents</a></nav>'
+        for doc in sorted(documents):   # the documents the notebooks link to (DATA.md): pages of their own
+            nb = _document_notebook(doc)
+            nb.cells[0].source = site_links(nb.cells[0].source, notebooks_dir)[0]
+            body, _ = exporter.from_notebook_node(nb, resources={"ct_nav": contents,
+                                                                 "metadata": {"name": _title(nb, doc.stem)}})
+            atomic_write_text(tmp / (doc.stem + ".html"), body)
         body, _ = exporter.from_notebook_node(_index_notebook(pages, conditions), resources={
-            "ct_nav": '<nav class="ct-nav"><a href="index.html">Contents</a></nav>',
-            "metadata": {"name": "Crystal Diffusion from Scratch"}})
+            "ct_nav": contents, "metadata": {"name": "Crystal Diffusion from Scratch"}})
         atomic_write_text(tmp / "index.html", body)
         summary = {"conditions": conditions, "build_seconds": round(time.perf_counter() - t_start, 1),
                    "pages": [{k: v for k, v in p.items() if k != "report"} for p in pages],
+                   "documents": [doc.stem + ".html" for doc in sorted(documents)],
                    "reports": [p["report"] for p in pages]}
         atomic_write_text(tmp / "site.json", json.dumps(summary, indent=1))
-        atomic_write_text(tmp / SITE_MARKER, "written by python -m crystal_tutorial site\n")
-        _swap_in(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     log(f"wrote {len(pages) + 1} pages to {out}/ in {summary['build_seconds']:.0f} s")
     return summary
 

@@ -71,13 +71,56 @@ def colab_cell_source(repository: str | None = COLAB_REPOSITORY) -> str:
 # ---- reading the exercises of a notebook ----
 
 def tags(cell) -> list[str]:
-    """The cell's tags among ``TAGS``."""
-    return [t for t in cell.get("metadata", {}).get("tags", []) if t in TAGS]
+    """The cell's tags among ``TAGS`` (a ``tags`` that is not a list of strings is a ValueError:
+    iterating the string ``"solution"`` letter by letter would keep a solution in the student edition)."""
+    cell_tags = cell.get("metadata", {}).get("tags", [])
+    if not isinstance(cell_tags, list) or not all(isinstance(t, str) for t in cell_tags):
+        raise ValueError(f"a cell's metadata.tags must be a list of strings such as [\"solution\"], got {cell_tags!r}")
+    return [t for t in cell_tags if t in TAGS]
 
 
 def cell_text(cell) -> str:
     source = cell["source"]
     return source if isinstance(source, str) else "".join(source)
+
+
+def notebook_json(path, text: str | None = None) -> dict:
+    """The notebook file at ``path`` (or its ``text``) as JSON, checked to be a notebook: a JSON
+    object with a ``cells`` list of cells, each an object with a ``cell_type``, a ``source`` (a
+    string or a list of strings) and, if any, ``metadata.tags`` as a list of strings. Anything else
+    (bad JSON, not UTF-8, a JSON list, a cell without ``source``) is a ValueError naming the file,
+    the cell and what is wrong, instead of a KeyError or TypeError deep inside."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8") if text is None else text
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                         "a notebook is UTF-8 JSON") from None
+    try:
+        nb = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(nb, dict):
+        raise ValueError(f"{path}: a notebook is a JSON object with a 'cells' list, got a JSON {type(nb).__name__}")
+    if not isinstance(nb.get("cells"), list):
+        got = type(nb["cells"]).__name__ if "cells" in nb else "none"
+        raise ValueError(f"{path}: a notebook needs a 'cells' list, got {got}")
+    for i, cell in enumerate(nb["cells"]):
+        where = f"{path}: cell {i + 1} of {len(nb['cells'])}"
+        if not isinstance(cell, dict):
+            raise ValueError(f"{where} is a JSON {type(cell).__name__}, not an object")
+        if cell.get("cell_type") not in ("code", "markdown", "raw"):
+            raise ValueError(f"{where} has cell_type {cell.get('cell_type')!r}; expected 'code', 'markdown' or 'raw'")
+        source = cell.get("source")
+        if not (isinstance(source, str) or (isinstance(source, list) and all(isinstance(s, str) for s in source))):
+            raise ValueError(f"{where} has no 'source' text (a string or a list of strings), got {source!r:.60}")
+        if not isinstance(cell.get("metadata", {}), dict):
+            raise ValueError(f"{where}: its 'metadata' must be an object, got {cell['metadata']!r:.60}")
+        try:
+            tags(cell)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+    return nb
 
 
 _DETAILS = re.compile(r"\A\s*<details>\s*<summary>.*?</summary>\s*(.*?)\s*</details>\s*\Z", re.S)
@@ -157,7 +200,7 @@ def answer_key(paths) -> str:
              ""]
     for path in paths:
         path = Path(path)
-        nb = json.loads(path.read_text(encoding="utf-8"))
+        nb = notebook_json(path)
         found = exercises(nb)
         if not found:
             continue

@@ -3,7 +3,8 @@
 Every page is served over HTTP from a local folder (no internet: MathJax and plotly.js are part of
 the site) and checked: it loads with no console error and no failed request, its maths is typeset
 by MathJax (no MathJax error), every plotly figure has drawn its traces, widget panels appear in
-their default state with the note that the sliders need Jupyter, and the navigation links resolve.
+their default state with the note that the sliders need Jupyter, and every link into the site loads
+(issue 24.2: links to documents outside the site were 404).
 
 ``SITE_DIR`` names an already built site (``.ci/browser.sh`` builds it once and times it);
 without it the site is built here into a temporary folder.
@@ -54,6 +55,25 @@ def site_url(site_dir):
         server.server_close()
 
 
+def _broken_links(urls, site_url) -> list[str]:
+    """Every link of a page (as the browser resolved it) that points into the served site and does not
+    load: the site is served alone, so a link to ../DATA.md or to a file of the repository is a 404."""
+    import urllib.error
+    import urllib.request
+    broken = []
+    for url in sorted(set(urls)):
+        url = url.split("#", 1)[0]
+        if not url.startswith(site_url + "/"):
+            continue   # another site (references, Binder) or a same-page anchor
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                if response.status >= 400:
+                    broken.append(f"{response.status} {url}")
+        except urllib.error.HTTPError as exc:
+            broken.append(f"{exc.code} {url}")
+    return broken
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -89,6 +109,7 @@ CHECK_JS = r"""
     widgetNotes: document.querySelectorAll('.ct-widget-note').length,
     sliders: document.querySelectorAll('.ct-control input[type=range]').length,
     navLinks: Array.from(document.querySelectorAll('.ct-nav a')).map(a => a.getAttribute('href')),
+    links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
     errorsShown: document.querySelectorAll('.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]').length,
     tracebacks: Array.from(document.querySelectorAll('.jp-OutputArea-output pre')).filter(p => /Traceback \(most recent call last\)/.test(p.textContent)).length,
   };
@@ -129,6 +150,8 @@ def test_site_page(chromium, site_dir, site_url, page):
     assert info["tracebacks"] == 0, f"{page}: a cell shows a traceback"
     for href in info["navLinks"]:
         assert (site_dir / href).is_file(), f"{page}: navigation link {href} is broken"
+    broken = _broken_links(info["links"], site_url)
+    assert not broken, f"{page}: links that do not load from the served site: {broken}"
     if page != "index.html":
         assert "index.html" in info["navLinks"]
         meta = {p["href"]: p for p in json.loads((site_dir / "site.json").read_text())["pages"]}[page]
