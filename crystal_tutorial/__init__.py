@@ -7,10 +7,11 @@ of the package is listed here and in the README.
 The science, one idea per module, flat, in the order the notebooks build it, with the two shared
 utilities (``files``, ``checks``: any module may import them) where they first fit:
 
-- ``files``: atomic writes (a temporary file, then a rename); a shared utility.
 - ``pbc`` (01): wrapping, minimum image (rounding and exact), pairwise distances.
 - ``crystals`` (01): the Crystal, the four cubic prototypes, the demo data set, real crystals.
-- ``checks``: argument checks and batching shared by every module; a shared utility.
+- ``checks``: argument checks (one wording for one mistake) and batching shared by every module; a shared
+  utility.
+- ``files``: atomic writes (a temporary file, then a rename); a shared utility.
 - ``neighbours`` (07): cell-list neighbour search (listed early: ``cif`` finds atoms on one site with it).
 - ``cif`` (01): CIF files through ASE.
 - ``diffusion`` (02): schedules, the closed-form forward process, the posterior, noise on the torus.

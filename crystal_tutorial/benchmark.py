@@ -29,6 +29,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import (
+    check_choice,
+    check_crystal,
+    check_crystal_list,
+    check_int,
+    check_number,
+    check_rng,
+    check_seed,
+    describe,
+)
 from .crystals import Crystal
 from .datasets import PEROVSKITE_SITES
 from .metrics import MATCHER_SETTINGS, VALID_STRUCTURE_DISTANCE, structure_matcher, valid_composition
@@ -37,6 +47,8 @@ from .parallel import available_cores, map_in_processes
 # Published one-sample results (match rate %, RMSE), trained on the papers' train splits (3x our val).
 # DiffCSP: Jiao et al., "Crystal Structure Prediction by Joint Equivariant Diffusion", NeurIPS 2023,
 # arXiv:2309.04475, Table 1 (CDVAE there is their re-run of Xie et al. 2022; RS = random search, 20 samples).
+MAX_N_TEST = 100_000  # the largest split (mp-20 test) has 9,046 structures
+SCORE_KEYS = ("rms", "dmax", "valid", "target_valid")  # what score returns
 PUBLISHED = {
     "perov_5": {"DiffCSP": (52.02, 0.0760), "CDVAE": (45.31, 0.1138), "random search (k=20)": (29.22, 0.2924)},
     "carbon_24": {"DiffCSP": (17.54, 0.2759), "CDVAE": (17.09, 0.2969)},
@@ -68,8 +80,7 @@ def val_split(dataset: str, part: str) -> list[Crystal]:
 # --- conversion and validity -----------------------------------------------------------------------
 def to_pymatgen(crystal: Crystal):
     """A pymatgen Structure with the same lattice, fractional coordinates and species."""
-    if not isinstance(crystal, Crystal):
-        raise TypeError(f"crystal must be a Crystal, got {type(crystal).__name__}")
+    check_crystal("crystal", crystal)
     return crystal.to_pymatgen()
 
 
@@ -80,6 +91,8 @@ def charge_neutral(crystal: Crystal, rule: str = "smact") -> bool:
 
 def structure_valid(crystal: Crystal, cutoff: float = VALID_STRUCTURE_DISTANCE) -> bool:
     """Every minimum-image interatomic distance > ``cutoff`` Å and volume > 0.1 Å^3 (CDVAE's rule)."""
+    check_crystal("crystal", crystal)
+    cutoff = check_number("cutoff", cutoff, 0, 100)  # Å
     if crystal.volume <= 0.1:
         return False
     if crystal.n_atoms < 2:
@@ -140,8 +153,7 @@ def score(predictions, targets, settings: dict | None = None, processes: int = 2
     k = len(preds[0])
     if any(len(p) != k for p in preds):
         raise ValueError("every target needs the same number k of predictions")
-    if isinstance(processes, bool) or not isinstance(processes, (int, np.integer)) or processes < 1:
-        raise ValueError(f"processes must be a positive integer, got {processes!r}")
+    processes = check_int("processes", processes, 1, 64)
     jobs = [(p, t, dict(MATCHER_SETTINGS if settings is None else settings)) for p, t in zip(preds, targets)]
     processes = min(int(processes), available_cores())
     if processes == 1 or len(jobs) < 20:
@@ -153,6 +165,21 @@ def score(predictions, targets, settings: dict | None = None, processes: int = 2
             "target_valid": np.array([r[2] for r in rows], dtype=bool), "dmax": np.array([r[3] for r in rows], dtype=float)}
 
 
+def check_scores(name: str, scores) -> dict:
+    """``scores`` if it is what ``score`` returns: a dict of "rms", "dmax", "valid" (n, k) and "target_valid" (n,)."""
+    if not isinstance(scores, dict):
+        raise TypeError(f"{name} must be the dict that benchmark.score returns, got {describe(scores)}")
+    missing = [key for key in SCORE_KEYS if key not in scores]
+    if missing:
+        raise ValueError(f"{name} must be the dict that benchmark.score returns; it lacks {missing}")
+    shapes = {key: np.shape(scores[key]) for key in SCORE_KEYS}
+    n_k = shapes["rms"]
+    if (len(n_k) != 2 or n_k[0] < 1 or n_k[1] < 1 or shapes["dmax"] != n_k or shapes["valid"] != n_k
+            or shapes["target_valid"] != n_k[:1]):
+        raise ValueError(f"{name} must hold rms, dmax, valid of one shape (n, k) and target_valid (n,), got {shapes}")
+    return scores
+
+
 def summarize(scores: dict, k: int | None = None, stol: float | None = None) -> dict:
     """Match rates (%) and mean RMSE of one sample (DiffCSP's validity rule) and of the best of ``k``.
 
@@ -160,12 +187,12 @@ def summarize(scores: dict, k: int | None = None, stol: float | None = None) -> 
     it: a fast approximation of re-running the matcher with that stol (it can miss a match that another
     atom mapping would give at the smaller tolerance).
     """
+    scores = check_scores("scores", scores)
     rms, valid, tv = scores["rms"], scores["valid"], scores["target_valid"]
     if stol is not None:
+        stol = check_number("stol", stol, 0, 1, low_open=True)  # a fraction of (V / N)^(1/3), as the matcher's
         rms = np.where(scores["dmax"] <= stol, rms, np.nan)
-    k = rms.shape[1] if k is None else k
-    if not 1 <= k <= rms.shape[1]:
-        raise ValueError(f"k must lie in 1..{rms.shape[1]}, got {k!r}")
+    k = rms.shape[1] if k is None else check_int("k", k, 1, rms.shape[1])
     one = np.where(valid[:, 0] & tv, rms[:, 0], np.nan)                     # (n,) counted one-sample RMS
     best = np.where(valid[:, :k], rms[:, :k], np.nan)                       # (n, k)
     has = ~np.all(np.isnan(best), axis=1)
@@ -257,10 +284,10 @@ def scores_from_csv(text: str) -> dict:
 def random_coordinates(targets, rng, reference=None) -> list[Crystal]:
     """Uniform random fractional coordinates with each target's species, in the target's own cell, or
     (``reference`` given, e.g. the val split) in the cell of a random reference structure with as many atoms."""
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
+    check_rng("rng", rng)
+    targets = check_crystal_list("targets", targets)
     by_n = {}
-    for c in (reference or []):
+    for c in ([] if reference is None else check_crystal_list("reference", reference)):
         by_n.setdefault(c.n_atoms, []).append(c.lattice)
     out = []
     for t in targets:  # loop over structures
@@ -297,7 +324,7 @@ def ab_sites(crystal: Crystal) -> tuple[int, int]:
     Of the two cations (the atoms that are not among the 3 most electronegative), B is the one closer to
     its nearest X (octahedral, about a/2 away; A sits about a/sqrt(2) from its X neighbours).
     """
-    if not isinstance(crystal, Crystal) or crystal.n_atoms != 5:
+    if check_crystal("crystal", crystal).n_atoms != 5:
         raise ValueError(f"crystal must be a 5-atom ABX3 Crystal, got {crystal!r}")
     ci, xi = _cations_and_anion(crystal.numbers)
     d = to_pymatgen(crystal).distance_matrix[np.ix_(ci, xi)].min(axis=1)  # (2,) nearest X per cation, Å
@@ -320,12 +347,12 @@ def perovskite_template(targets, assign="learned", stats=None, rng=None) -> list
     ``assign="learned"`` puts on B the cation seen on B more often in ``stats`` (``perovskite_site_stats``
     of the training split; Laplace-smoothed; ties keep the first); ``assign="random"`` flips a coin (``rng``).
     """
-    if assign not in ("learned", "random"):
-        raise ValueError(f"assign must be 'learned' or 'random', got {assign!r}")
+    check_choice("assign", assign, ("learned", "random"))
+    targets = check_crystal_list("targets", targets)
     if assign == "learned" and not isinstance(stats, dict):
         raise ValueError("assign='learned' needs stats = perovskite_site_stats(training crystals)")
-    if assign == "random" and not isinstance(rng, np.random.Generator):
-        raise TypeError("assign='random' needs rng, a np.random.Generator")
+    if assign == "random":
+        check_rng("rng (assign='random' draws A/B by coin)", rng)
     out = []
     for t in targets:  # loop over structures
         if t.n_atoms != 5:
@@ -367,9 +394,9 @@ def predict(method: str, dataset: str, targets, k: int, seed: int, model=None, t
     may learn from. Each method draws from its own generator ``default_rng([seed, row])``."""
     from .csp import sample_csp
     names = method_names(dataset)
-    if method not in names:
-        raise ValueError(f"method must be one of {names}, got {method!r}")
-    rng = np.random.default_rng([seed, names.index(method)])
+    check_choice("method", method, names)
+    k = check_int("k", k, 1, 100)
+    rng = np.random.default_rng([check_seed("seed", seed), names.index(method)])
     targets = list(targets)
     if method.startswith("CSP model"):
         if model is None:
@@ -405,8 +432,11 @@ def run_table(dataset: str, n_test: int, k: int = 1, seed: int = 0, model=None, 
     import time
 
     from .datasets import load_benchmark
+    n_test = check_int("n_test", n_test, 1, MAX_N_TEST)
+    k, seed = check_int("k", k, 1, 100), check_seed("seed", seed)
+    processes = check_int("processes", processes, 1, 64)
     pool = load_benchmark(dataset, "test") if targets is None else list(targets)
-    if isinstance(n_test, bool) or not isinstance(n_test, (int, np.integer)) or not 1 <= n_test <= len(pool):
+    if n_test > len(pool):
         raise ValueError(f"n_test must be an integer in 1..{len(pool)} (the structures to score), got {n_test!r}")
     targets = pool[:n_test]
     train = val_split(dataset, "train")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 import re
-from numbers import Real
 from pathlib import Path
 
 import numpy as np
 
+from .checks import check_crystal, check_int, check_number
 from .crystals import MAX_LATTICE_LENGTH, MIN_LATTICE_LENGTH, MIN_NORMALISED_VOLUME, Crystal
 
 OCCUPANCY_TOLERANCE = 1e-3  # |occupancy - 1| above this is partial occupancy (CIFs round to 3-4 digits)
@@ -267,12 +267,8 @@ def read_cif(path, index: int | None = None, min_distance: float = MIN_ATOM_DIST
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no CIF file at {path}")
-    if index is not None and (isinstance(index, bool) or not isinstance(index, (int, np.integer))):
-        raise TypeError(f"index must be an integer (which data block) or None, got {type(index).__name__} {index!r}")
-    if isinstance(min_distance, bool) or not isinstance(min_distance, Real):
-        raise TypeError(f"min_distance must be a number of Å, got {type(min_distance).__name__} {min_distance!r}")
-    if not 0 <= min_distance < MAX_LATTICE_LENGTH:
-        raise ValueError(f"min_distance must be a finite number of Å >= 0 (0: no check), got {min_distance!r}")
+    index = None if index is None else check_int("index", index)  # which data block (negative: from the end)
+    min_distance = check_number("min_distance", min_distance, 0, MAX_LATTICE_LENGTH, high_open=True)  # Å; 0: off
     try:
         blocks = [b for b in parse_cif(str(path)) if _has_structure(b)]
     except Exception as exc:  # ASE raises many kinds of errors on bad CIFs
@@ -314,8 +310,7 @@ def write_cif(crystal: Crystal, path) -> Path:
     from ase.io import write
 
     from .files import atomic_path
-    if not isinstance(crystal, Crystal):
-        raise TypeError(f"write_cif expects a Crystal, got {type(crystal).__name__}")
+    check_crystal("crystal", crystal)
     if crystal.handedness == "left":
         crystal = Crystal(-crystal.lattice, -crystal.frac_coords, crystal.numbers).wrapped()
     with atomic_path(path) as tmp:
@@ -341,9 +336,7 @@ def load_cif_folder(path, max_atoms: int | None = None, on_error: str = "warn") 
     folder = Path(path)
     if not folder.is_dir():
         raise FileNotFoundError(f"path must be a folder of .cif files, but {folder} is not a folder")
-    if max_atoms is not None and (isinstance(max_atoms, bool) or not isinstance(max_atoms, (int, np.integer))
-                                  or max_atoms < 1):
-        raise ValueError(f"max_atoms must be a positive integer or None, got {max_atoms!r}")
+    max_atoms = None if max_atoms is None else check_int("max_atoms", max_atoms, 1)
     if on_error not in ("warn", "raise"):
         raise ValueError(f"on_error must be 'warn' or 'raise', got {on_error!r}")
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".cif")

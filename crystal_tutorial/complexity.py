@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from .checks import check_crystal
+from .checks import check_array, check_choice, check_crystal, check_int, check_number, check_positive
 from .crystals import Crystal
 from .pbc import min_distance
 
@@ -58,14 +58,6 @@ class Timing:
         return f"{self.median * 1e3:.3g} ms (min {self.min * 1e3:.3g}, IQR {self.iqr * 1e3:.2g}, n={len(self.times)})"
 
 
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
-    return int(value)
-
-
 def time_call(fn: Callable[[], object], repeats: int = 7, warmup: int = 1, number: int = 1) -> Timing:
     """Time ``fn()`` with ``time.perf_counter``: ``warmup`` untimed calls, then ``repeats`` timed ones.
 
@@ -75,9 +67,9 @@ def time_call(fn: Callable[[], object], repeats: int = 7, warmup: int = 1, numbe
     """
     if not callable(fn):
         raise TypeError(f"fn must be a callable taking no arguments, got {type(fn).__name__}")
-    repeats = _check_int("repeats", repeats, 1)
-    warmup = _check_int("warmup", warmup, 0)
-    number = _check_int("number", number, 1)
+    repeats = check_int("repeats", repeats, 1, 10_000)
+    warmup = check_int("warmup", warmup, 0, 10_000)
+    number = check_int("number", number, 1, 10_000_000)
     for _ in range(warmup):
         fn()
     times = np.empty(repeats)
@@ -115,9 +107,13 @@ def scaling_sweep(make_input: Callable, fn: Callable, sizes, repeats: int = 5, w
     if not callable(make_input) or not callable(fn):
         raise TypeError(f"make_input and fn must be callables, got {type(make_input).__name__} and "
                         f"{type(fn).__name__}")
-    sizes = np.asarray(sizes)
-    if sizes.ndim != 1 or sizes.size == 0 or not np.all(np.isfinite(sizes)) or np.any(sizes <= 0):
-        raise ValueError(f"sizes must be a non-empty 1-D sequence of positive numbers, got {sizes!r}")
+    check_array("sizes", sizes, ("K",), low=0, low_open=True)
+    sizes = np.asarray(sizes)  # (K,) as given: integer sizes stay integers for make_input
+    if sizes.size == 0:
+        raise ValueError("sizes is empty; expected at least one size")
+    repeats = check_int("repeats", repeats, 1, 10_000)
+    warmup = check_int("warmup", warmup, 0, 10_000)
+    number = check_int("number", number, 1, 10_000_000)
     timings = []
     for n in sizes.tolist():  # loop over sizes
         x = make_input(n)
@@ -155,17 +151,13 @@ def fit_power_law(sizes, times, confidence: float = 0.95) -> PowerLawFit:
     Analysis", chapter 2).
     """
     from scipy import stats
-    n = np.asarray(sizes, dtype=float)
-    t = np.asarray(times, dtype=float)
-    if n.ndim != 1 or t.shape != n.shape:
+    n = check_array("sizes", sizes, ("K",), low=0, low_open=True)  # (K,)
+    t = check_array("times", times, ("K",), low=0, low_open=True)  # (K,)
+    confidence = check_number("confidence", confidence, 0, 1, low_open=True, high_open=True)
+    if t.shape != n.shape:
         raise ValueError(f"sizes and times must be 1-D of equal length, got shapes {n.shape} and {t.shape}")
     if n.size < 3:
         raise ValueError(f"a fit with a confidence interval needs at least 3 points, got {n.size}")
-    for name, arr in (("sizes", n), ("times", t)):
-        if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-            raise ValueError(f"{name} must be positive finite numbers (a log-log fit), got {arr}")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
     x, y = np.log(n), np.log(t)  # (K,), (K,)
     sxx = np.sum((x - x.mean()) ** 2)
     if sxx == 0.0:
@@ -188,10 +180,8 @@ def brute_force_min_distance(crystal: Crystal, max_bytes: float = 2e9, method: s
     instead of swapping or being killed. ``method`` is passed on to ``pbc.min_distance``.
     """
     check_crystal("crystal", crystal)
-    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, float, np.integer, np.floating)):
-        raise TypeError(f"max_bytes must be a number of bytes, got {type(max_bytes).__name__}")
-    if not np.isfinite(max_bytes) or max_bytes <= 0:
-        raise ValueError(f"max_bytes must be a positive number of bytes, got {max_bytes!r}")
+    max_bytes = check_positive("max_bytes", max_bytes)
+    check_choice("method", method, ("exact", "round"))
     need = BRUTE_FORCE_BYTES_PER_PAIR * float(crystal.n_atoms) ** 2
     if need > max_bytes:
         raise ValueError(

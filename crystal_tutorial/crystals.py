@@ -12,6 +12,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .checks import (
+    check_array,
+    check_choice,
+    check_crystal,
+    check_int,
+    check_lattice,
+    check_number,
+    check_rng,
+    check_seed,
+)
+
 # 1 amu in grams divided by 1 Å^3 in cm^3: converts amu / Å^3 to g / cm^3.
 AMU_PER_A3_TO_G_PER_CM3 = 1.66053906660
 
@@ -24,6 +35,9 @@ PROTOTYPE_SITES = {
                 [0.25, 0.25, 0.25], [0.25, 0.75, 0.75], [0.75, 0.25, 0.75], [0.75, 0.75, 0.25]],
 }
 PROTOTYPES = tuple(PROTOTYPE_SITES)  # ("sc", "bcc", "fcc", "diamond")
+MAX_LATTICE_A = 1000.0  # Å: prototype's largest lattice constant (real cells are a few Å)
+MAX_REPS = 100  # largest repeat along one axis in Crystal.supercell
+MAX_SUPERCELL_ATOMS = 100_000  # largest supercell (the pairwise tools are O(N^2))
 
 # The demo data set (the hello-world's 10 structures) lives in a 5 Å cubic cell of silicon.
 DEMO_LATTICE_A = 5.0
@@ -63,14 +77,6 @@ def check_lattice_bounds(lattice, det: float, lengths) -> None:
             "three vectors lie in a plane)")
 
 
-def _as_float_array(name, value):
-    """A float64 copy of ``value`` (so the Crystal owns its arrays), or a TypeError naming ``name``."""
-    try:
-        return np.array(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}: {exc}") from None
-
-
 @dataclass(frozen=True, eq=False)
 class Crystal:
     """A periodic crystal: ``lattice`` (3, 3) rows a, b, c in Å; ``frac_coords`` (N, 3); ``numbers`` (N,).
@@ -97,40 +103,17 @@ class Crystal:
     _volume: float = field(init=False, repr=False)
 
     def __post_init__(self):
-        lattice = _as_float_array("lattice", self.lattice)
-        if lattice.shape != (3, 3):
-            raise ValueError(f"lattice must have shape (3, 3) (rows a, b, c in Å), got {lattice.shape}")
-        if not np.all(np.isfinite(lattice)):
-            raise ValueError("lattice contains NaN or infinite values")
-        with np.errstate(over="ignore"):
-            det = float(np.linalg.det(lattice))
-            lengths = np.linalg.norm(lattice, axis=1)
-        if not (np.isfinite(det) and np.all(np.isfinite(lengths))):
-            raise ValueError(
-                f"lattice is too large: vectors of up to {np.abs(lattice).max():.3g} Å give a cell volume that "
-                "overflows float64 (infinite); expected lattice vectors of a real cell (a few Å to a few hundred Å)")
-        check_lattice_bounds(lattice, det, lengths)
-        frac = _as_float_array("frac_coords", self.frac_coords)
-        if frac.ndim != 2 or frac.shape[1] != 3:
-            raise ValueError(f"frac_coords must have shape (N, 3), got {frac.shape}")
+        lattice = check_lattice("lattice", self.lattice).copy()  # (3, 3) Å, a copy of our own
+        det = float(np.linalg.det(lattice))
+        check_lattice_bounds(lattice, det, np.linalg.norm(lattice, axis=1))
+        frac = check_array("frac_coords", self.frac_coords, ("N", 3)).copy()  # (N, 3), a copy of our own
         if frac.shape[0] < 1:
             raise ValueError("a crystal needs at least one atom (frac_coords has N = 0 rows)")
-        if not np.all(np.isfinite(frac)):
-            raise ValueError("frac_coords contains NaN or infinite values")
-        numbers = np.asarray(self.numbers)
-        if numbers.dtype.kind not in "iuf":  # bool is not an atomic number (True would become hydrogen)
-            raise TypeError(f"numbers must be integer atomic numbers (e.g. 14 for Si), got "
-                            f"{type(self.numbers).__name__} of {numbers.dtype.name}: {self.numbers!r}"[:200])
-        if numbers.ndim == 0:
-            numbers = np.full(frac.shape[0], numbers)
-        if numbers.shape != (frac.shape[0],):
-            raise ValueError(
-                f"numbers must have shape (N,) = ({frac.shape[0]},) to match frac_coords, got {numbers.shape}")
-        if not np.all(np.isfinite(numbers.astype(float))) or not np.all(np.mod(numbers, 1) == 0):
-            raise ValueError(f"numbers must be whole atomic numbers, got {numbers}")
-        numbers = numbers.astype(int)
-        if numbers.min() < 1 or numbers.max() > 118:
-            raise ValueError(f"atomic numbers must lie in 1..118, got values from {numbers.min()} to {numbers.max()}")
+        numbers = np.asarray(self.numbers) if isinstance(self.numbers, np.ndarray) else self.numbers
+        if np.ndim(numbers) == 0:  # one atomic number for every atom
+            numbers = [numbers] * frac.shape[0]
+        # validated as given (1e30 stays 1e+30 in the message), then converted to int
+        numbers = check_array("numbers", numbers, (frac.shape[0],), integer=True, low=1, high=118).copy()  # (N,)
         for arr in (lattice, frac, numbers):
             arr.setflags(write=False)
         object.__setattr__(self, "lattice", lattice)
@@ -240,10 +223,18 @@ class Crystal:
         return (np.array(self.lattice), np.array(self.frac_coords), np.array(self.numbers))
 
     def supercell(self, reps=(2, 2, 2)) -> "Crystal":
-        """The crystal repeated ``reps`` = (n_a, n_b, n_c) times along a, b, c."""
-        reps = np.asarray(reps, dtype=int).reshape(-1)
-        if reps.shape != (3,) or reps.min() < 1:
-            raise ValueError(f"reps must be three positive integers, got {reps.tolist()}")
+        """The crystal repeated ``reps`` = (n_a, n_b, n_c) times along a, b, c (one integer: all three).
+
+        Each repeat is a whole number in 1..``MAX_REPS``, and the result holds at most
+        ``MAX_SUPERCELL_ATOMS`` atoms (2.5 or True are refused, not truncated).
+        """
+        reps = (reps,) * 3 if np.ndim(reps) == 0 else reps  # supercell(2) = supercell((2, 2, 2))
+        if np.ndim(reps) != 1 or len(reps) != 3:
+            raise ValueError(f"reps must be one integer or three integers (n_a, n_b, n_c), got {reps!r}")
+        reps = np.array([check_int(f"reps[{i}]", n, 1, MAX_REPS) for i, n in enumerate(reps)])  # (3,)
+        if int(np.prod(reps)) * self.n_atoms > MAX_SUPERCELL_ATOMS:
+            raise ValueError(f"reps {reps.tolist()} would make {int(np.prod(reps)) * self.n_atoms} atoms; "
+                             f"expected at most {MAX_SUPERCELL_ATOMS}")
         shifts = np.stack(np.meshgrid(*[np.arange(n) for n in reps], indexing="ij"), -1).reshape(-1, 3)  # (R, 3)
         frac = (self.frac_coords[None, :, :] + shifts[:, None, :]) / reps  # (R, N, 3)
         return Crystal(self.lattice * reps[:, None], frac.reshape(-1, 3), np.tile(self.numbers, len(shifts)))
@@ -254,18 +245,18 @@ def prototype(name: str, a: float = DEMO_LATTICE_A, number: int = DEMO_NUMBER) -
 
     ``a`` is the cubic lattice constant in Å, ``number`` the atomic number of every atom.
     """
-    if name not in PROTOTYPE_SITES:
-        raise ValueError(f"unknown prototype {name!r}; expected one of {list(PROTOTYPE_SITES)}")
-    if not np.isfinite(a) or a <= 0:
-        raise ValueError(f"lattice constant a must be a positive number of Å, got {a}")
+    check_choice("name", name, PROTOTYPES)
+    a = check_number("a", a, 0, MAX_LATTICE_A, low_open=True)
+    number = check_int("number", number, 1, 118)
     sites = np.array(PROTOTYPE_SITES[name])
-    return Crystal(np.eye(3) * float(a), sites, np.full(len(sites), number))
+    return Crystal(np.eye(3) * a, sites, np.full(len(sites), number))
 
 
 def jitter(crystal: Crystal, sigma: float, rng: np.random.Generator) -> Crystal:
     """Add Gaussian noise of standard deviation ``sigma`` (fractional units) to every coordinate, then wrap."""
-    if not np.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"sigma must be a non-negative fractional displacement, got {sigma}")
+    check_crystal("crystal", crystal)
+    sigma = check_number("sigma", sigma, 0, 1)  # fractional units: 1 is a whole cell
+    check_rng("rng", rng)
     from .pbc import wrap
     frac = crystal.frac_coords + sigma * rng.standard_normal(crystal.frac_coords.shape)
     return Crystal(crystal.lattice, wrap(frac), crystal.numbers)
@@ -278,7 +269,7 @@ def demo_dataset(seed: int = 0) -> list[Crystal]:
     variants, cycling SC, FCC, BCC, diamond, SC, FCC: each fractional coordinate gets Gaussian
     jitter of standard deviation ``DEMO_JITTER`` = 0.01 (0.05 Å) and is wrapped into [0, 1).
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed("seed", seed))
     bases = [prototype(name) for name in ("sc", "fcc", "bcc", "diamond")]
     variants = [jitter(bases[i % 4], DEMO_JITTER, rng) for i in range(6)]
     return bases + variants
@@ -292,10 +283,12 @@ def reference_crystals(elements=REFERENCE_ELEMENTS) -> dict[str, Crystal]:
     """
     from ase.build import bulk
     from ase.data import atomic_numbers, reference_states
+    if isinstance(elements, str):
+        raise TypeError(f"elements must be a list of element symbols such as ['Cu'], got str {elements!r}")
     out = {}
     for symbol in elements:
-        if symbol not in atomic_numbers:
-            raise ValueError(f"unknown element symbol {symbol!r}")
+        if not isinstance(symbol, str) or symbol not in atomic_numbers:
+            raise ValueError(f"elements must hold element symbols such as 'Cu', got {symbol!r}")
         state = reference_states[atomic_numbers[symbol]]
         if not state or state.get("symmetry") not in PROTOTYPE_SITES:
             raise ValueError(f"{symbol} has no cubic sc/fcc/bcc/diamond reference structure in ASE's data")

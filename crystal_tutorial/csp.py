@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from . import checkpoint
-from .checks import check_config_fields
+from .checks import check_choice, check_config_fields, check_int, check_number, check_rng, check_seed
 from .crystals import Crystal
-from .diffusion import ve_sample
+from .diffusion import MAX_T, ve_sample
 from .joint import HELMERT, JointDenoiser, lattice_params, params_to_lattice
 from .joint_diffusion import build_denoiser, check_dataset, noise_schedules
 from .joint_diffusion import encode as encode_joint
@@ -63,11 +63,8 @@ class CSPConfig:
 
     def __post_init__(self):
         check_config_fields(self, ("n_freq", "n_rbf", "embed", "hidden", "T", "batch_size", "max_steps",
-                                   "blas_threads"), ("min_scale", "lr"))
-        if not 0 <= self.p_true_lattice <= 1:
-            raise ValueError(f"p_true_lattice must lie in [0, 1], got {self.p_true_lattice!r}")
-        if not 0 < self.sigma_min < self.sigma_max <= 1:
-            raise ValueError(f"need 0 < sigma_min < sigma_max <= 1, got {self.sigma_min}, {self.sigma_max}")
+                                   "blas_threads"), ("min_scale", "lr"), fractions=("p_true_lattice",),
+                            flags=("progress",), seeds=("seed",), sigma_range=("sigma_min", "sigma_max"))
 
     def build_model(self, dataset) -> JointDenoiser:
         """A fresh JointDenoiser (condition = the one "lattice given" flag) normalised to ``dataset``."""
@@ -128,6 +125,7 @@ def coordinate_loss(model: JointDenoiser, crystals, seed: int = 0, T: int = 100)
     """The training loss on coordinates (``masked_mse`` of the normalised score) for ``crystals``, one draw
     of t, translation and noise from ``seed``, the clean lattice given (c = 1). Compares models on the
     same held-out batch; no parameters change."""
+    seed = check_seed("seed", seed)
     x0, m, z0, onehot = encode(model, crystals)
     rng = np.random.default_rng([seed, 11])
     sigmas, _ = noise_schedules(model, T)
@@ -188,15 +186,12 @@ def sample_csp(model: JointDenoiser, targets, rng, lattice: str = "generated", T
     """
     if not isinstance(model, JointDenoiser) or model.cond_dim != 1:
         raise TypeError("model must be a CSP JointDenoiser (cond_dim = 1; see CSPConfig.build_model)")
-    if lattice not in LATTICE_MODES:
-        raise ValueError(f"lattice must be one of {LATTICE_MODES}, got {lattice!r}")
-    for name, value, low in (("T", T, 2), ("corrector_steps", corrector_steps, 0), ("chunk", chunk, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
-        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
+    check_choice("lattice", lattice, LATTICE_MODES)
+    T = check_int("T", T, 2, MAX_T)
+    corrector_steps = check_int("corrector_steps", corrector_steps, 0, 100)
+    chunk = check_int("chunk", chunk, 1, 100_000)
+    temperature = check_number("temperature", temperature, 0, 100, low_open=True)
+    check_rng("rng", rng)
     targets = check_dataset(targets)
     order = np.argsort([c.n_atoms for c in targets], kind="stable")  # chunks of similar size: less padding
     out = [None] * len(targets)

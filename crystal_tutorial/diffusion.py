@@ -29,39 +29,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .checks import check_array, check_instance, check_int, check_number, check_rng, check_timesteps
 from .pbc import wrap
 
-
-# --- input checks --------------------------------------------------------------------------------
-def _check_T(T):
-    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
-        raise ValueError(f"T must be an integer >= 1 (the number of diffusion steps), got {T!r}")
-    return int(T)
+MAX_T = 100_000  # largest number of diffusion steps (Ho et al. used 1,000)
+MAX_SIGMA = 100.0  # largest wrapped-normal sigma (fractional units): beyond ~1.2 it is uniform anyway
 
 
-def _check_coords(name, x):
-    try:
-        x = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}") from None
-    if x.ndim not in (2, 3) or x.shape[-1] != 3:
-        raise ValueError(f"{name} must have shape (N, 3) or (B, N, 3), got {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return x
+def _coords(name, x):
+    return check_array(name, x, [("N", 3), ("B", "N", 3)])  # (N, 3) or (B, N, 3)
 
 
-def _check_t(t, T, x, low):
+def _steps(t, T, x, low):
     """t as an int array of shape () or (B,), every value in low..T, matching the batch of x."""
-    arr = np.asarray(t)
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"t must be an integer or an integer array, got {arr.dtype} value {t!r}")
-    if arr.ndim > 1 or (arr.ndim == 1 and (x.ndim != 3 or arr.shape[0] != x.shape[0])):
-        expected = f"a scalar or shape (B,) = ({x.shape[0]},)" if x.ndim == 3 else "a scalar for one structure"
-        raise ValueError(f"t must be {expected} to match x of shape {x.shape}, got shape {arr.shape}")
-    if arr.size and (arr.min() < low or arr.max() > T):
-        raise ValueError(f"t must lie in {low}..{T}, got values from {arr.min()} to {arr.max()}")
-    return arr
+    return check_timesteps("t", t, low, T, x.shape[0] if x.ndim == 3 else None)
 
 
 def _per_structure(values):
@@ -69,17 +50,11 @@ def _per_structure(values):
     return values[:, None, None] if np.ndim(values) == 1 else values
 
 
-def _check_noise(noise, x, rng):
+def _noise(noise, x, rng):
+    """``noise`` checked against x's shape, or a fresh draw from ``rng`` when noise is None."""
     if noise is None:
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"pass rng (a np.random.Generator) or noise; got rng={type(rng).__name__}")
-        return rng.standard_normal(x.shape)
-    noise = np.asarray(noise, dtype=float)
-    if noise.shape != x.shape:
-        raise ValueError(f"noise must have the shape of x0, {x.shape}, got {noise.shape}")
-    if not np.all(np.isfinite(noise)):
-        raise ValueError("noise contains NaN or infinite values")
-    return noise
+        return check_rng("rng (or pass noise)", rng).standard_normal(x.shape)
+    return check_array("noise", noise, x.shape)
 
 
 # --- schedules -----------------------------------------------------------------------------------
@@ -125,14 +100,9 @@ class Schedule:
 
 def schedule_from_betas(betas, name: str = "custom") -> Schedule:
     """A :class:`Schedule` from beta_1..beta_T (length T), each in (0, 1), non-decreasing."""
-    try:
-        b = np.asarray(betas, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"betas must be an array of numbers, got {type(betas).__name__}") from None
-    if b.ndim != 1 or b.size < 1:
-        raise ValueError(f"betas must be a 1-D array of length T >= 1 (beta_1..beta_T), got shape {b.shape}")
-    if not np.all(np.isfinite(b)) or b.min() <= 0 or b.max() >= 1:
-        raise ValueError(f"every beta must lie in (0, 1), got values from {b.min()} to {b.max()}")
+    b = check_array("betas", betas, ("T",), low=0, high=1, low_open=True, high_open=True)  # (T,) beta_1..beta_T
+    if not 1 <= b.size <= MAX_T:
+        raise ValueError(f"betas must hold T = 1..{MAX_T} values (beta_1..beta_T), got {b.size}")
     if np.any(np.diff(b) < -1e-12):
         raise ValueError("betas must be non-decreasing (noise is added faster and faster), "
                          f"but beta drops at t = {int(np.argmax(np.diff(b) < -1e-12)) + 2}")
@@ -158,10 +128,9 @@ def linear_schedule(T: int = 100, beta_start: float = 1e-4, beta_end: float = 0.
 
     The defaults are the hello-world's (T = 100); Ho et al. used the same betas with T = 1000.
     """
-    T = _check_T(T)
-    for label, value in (("beta_start", beta_start), ("beta_end", beta_end)):
-        if not np.isfinite(value) or not 0 < value < 1:
-            raise ValueError(f"{label} must lie in (0, 1), got {value}")
+    T = check_int("T", T, 1, MAX_T)
+    beta_start = check_number("beta_start", beta_start, 0, 1, low_open=True, high_open=True)
+    beta_end = check_number("beta_end", beta_end, 0, 1, low_open=True, high_open=True)
     if beta_end < beta_start:
         raise ValueError(f"beta_end ({beta_end}) must be >= beta_start ({beta_start})")
     return schedule_from_betas(np.linspace(beta_start, beta_end, T), name=f"linear(T={T})")
@@ -174,11 +143,9 @@ def cosine_schedule(T: int = 100, s: float = 0.008, max_beta: float = 0.999) -> 
     beta_t = 1 - alpha_bar_t / alpha_bar_{t-1}, clipped at ``max_beta`` so the last step is not
     singular (their sec. 3.2). The small offset ``s`` keeps beta_1 from being too small.
     """
-    T = _check_T(T)
-    if not np.isfinite(s) or s < 0:
-        raise ValueError(f"s must be a small non-negative offset, got {s}")
-    if not np.isfinite(max_beta) or not 0 < max_beta < 1:
-        raise ValueError(f"max_beta must lie in (0, 1), got {max_beta}")
+    T = check_int("T", T, 1, MAX_T)
+    s = check_number("s", s, 0, 1)  # a small offset (0.008)
+    max_beta = check_number("max_beta", max_beta, 0, 1, low_open=True, high_open=True)
     f = np.cos((np.arange(T + 1) / T + s) / (1 + s) * np.pi / 2) ** 2  # (T+1,)
     betas = np.minimum(1.0 - f[1:] / f[:-1], max_beta)                 # (T,) beta_1..beta_T
     return schedule_from_betas(betas, name=f"cosine(T={T})")
@@ -190,9 +157,9 @@ def q_step(schedule: Schedule, x_prev, t, rng=None, noise=None) -> np.ndarray:
 
     ``x_prev`` (N, 3) or (B, N, 3); ``t`` in 1..T, a scalar or (B,). Returns x_t, shape of x_prev.
     """
-    x_prev = _check_coords("x_prev", x_prev)
-    t = _check_t(t, schedule.T, x_prev, low=1)
-    eps = _check_noise(noise, x_prev, rng)
+    x_prev = _coords("x_prev", x_prev)
+    t = _steps(t, schedule.T, x_prev, low=1)
+    eps = _noise(noise, x_prev, rng)
     beta = _per_structure(schedule.betas[t])
     return np.sqrt(1.0 - beta) * x_prev + np.sqrt(beta) * eps
 
@@ -206,9 +173,9 @@ def q_sample(schedule: Schedule, x0, t, rng=None, noise=None):
     (B,). Pass ``rng`` (np.random.Generator) or a fixed ``noise`` of x0's shape.
     Returns ``(x_t, eps)``, both of x0's shape.
     """
-    x0 = _check_coords("x0", x0)
-    t = _check_t(t, schedule.T, x0, low=0)
-    eps = _check_noise(noise, x0, rng)
+    x0 = _coords("x0", x0)
+    t = _steps(t, schedule.T, x0, low=0)
+    eps = _noise(noise, x0, rng)
     a = _per_structure(schedule.sqrt_alpha_bars[t])            # () or (B, 1, 1)
     b = _per_structure(schedule.sqrt_one_minus_alpha_bars[t])  # () or (B, 1, 1)
     return a * x0 + b * eps, eps
@@ -223,11 +190,11 @@ def posterior(schedule: Schedule, x0, xt, t):
     Returns ``(mean, variance)``: mean has x0's shape; variance is () for a scalar t and
     (B, 1, 1) for t of shape (B,), so it broadcasts against x.
     """
-    x0 = _check_coords("x0", x0)
-    xt = _check_coords("xt", xt)
+    x0 = _coords("x0", x0)
+    xt = _coords("xt", xt)
     if xt.shape != x0.shape:
         raise ValueError(f"xt must have the shape of x0, {x0.shape}, got {xt.shape}")
-    t = _check_t(t, schedule.T, x0, low=1)
+    t = _steps(t, schedule.T, x0, low=1)
     mean = (_per_structure(schedule.posterior_mean_coef1[t]) * x0
             + _per_structure(schedule.posterior_mean_coef2[t]) * xt)
     return mean, _per_structure(schedule.posterior_variance[t])
@@ -237,7 +204,7 @@ def prior_kl(schedule: Schedule, x0):
     """KL(q(x_T | x_0) || N(0, I)) in nats per structure: the prior-matching term L_T of Ho et al.
     (2020, eq. 5). It is near 0 only when alpha_bar_T is near 0. (N, 3) -> float, (B, N, 3) -> (B,).
     """
-    x0 = _check_coords("x0", x0)
+    x0 = _coords("x0", x0)
     ab = schedule.alpha_bars[-1]
     kl = 0.5 * (ab * x0 ** 2 + (1 - ab) - 1 - np.log(1 - ab))  # per coordinate, KL of two Gaussians
     out = kl.sum(axis=(-2, -1))
@@ -256,11 +223,9 @@ def from_centered(x) -> np.ndarray:
 
 
 # --- the wrapped normal on the torus -------------------------------------------------------------
-def _check_sigma(sigma, allow_zero=False):
-    sigma = np.asarray(sigma, dtype=float)
-    if not np.all(np.isfinite(sigma)) or (np.any(sigma < 0) if allow_zero else np.any(sigma <= 0)):
-        raise ValueError(f"sigma must be {'non-negative' if allow_zero else 'positive'} and finite, got {sigma}")
-    return sigma
+def _sigmas(sigma, allow_zero=False):
+    """sigma as a float array, each value > 0 (>= 0 with ``allow_zero``) and <= MAX_SIGMA."""
+    return check_array("sigma", sigma, low=0, low_open=not allow_zero, high=MAX_SIGMA)
 
 
 def geometric_sigmas(T: int, sigma_min: float = 0.005, sigma_max: float = 0.5) -> np.ndarray:
@@ -269,9 +234,11 @@ def geometric_sigmas(T: int, sigma_min: float = 0.005, sigma_max: float = 0.5) -
     sigma_0 = 0 (data); sigma_1..sigma_T rise geometrically from ``sigma_min`` to ``sigma_max``
     (Song & Ermon 2019; DiffCSP uses 0.005..0.5 for fractional coordinates).
     """
-    T = _check_T(T)
-    if not (np.isfinite(sigma_min) and np.isfinite(sigma_max) and 0 < sigma_min <= sigma_max):
-        raise ValueError(f"need 0 < sigma_min <= sigma_max, got sigma_min={sigma_min}, sigma_max={sigma_max}")
+    T = check_int("T", T, 1, MAX_T)
+    sigma_min = check_number("sigma_min", sigma_min, 0, MAX_SIGMA, low_open=True)
+    sigma_max = check_number("sigma_max", sigma_max, 0, MAX_SIGMA, low_open=True)
+    if sigma_max < sigma_min:
+        raise ValueError(f"sigma_max must be >= sigma_min = {sigma_min:g}, got {sigma_max:g}")
     frac = np.arange(T) / (T - 1) if T > 1 else np.ones(1)  # (T,) 0..1
     return np.concatenate([[0.0], sigma_min * (sigma_max / sigma_min) ** frac])
 
@@ -283,6 +250,8 @@ def ve_sigmas_from_schedule(schedule: Schedule, sigma_cap: float = 2.0) -> np.nd
     Clipped at ``sigma_cap``: beyond sigma ~ 1.2 a wrapped normal is uniform to machine precision,
     and a huge sigma would leave no meaningful digits in wrap(x_0 + sigma z). (T + 1,).
     """
+    check_instance("schedule", schedule, Schedule)
+    sigma_cap = check_number("sigma_cap", sigma_cap, 0, MAX_SIGMA, low_open=True)
     return np.minimum(np.sqrt((1.0 - schedule.alpha_bars) / schedule.alpha_bars), sigma_cap)
 
 
@@ -292,11 +261,11 @@ def ve_sample(x0, sigma, rng=None, noise=None):
     ``x0`` fractional coordinates (N, 3) or (B, N, 3); ``sigma`` >= 0, a scalar or (B,). The second
     output is the raw displacement; the score only depends on it modulo 1.
     """
-    x0 = _check_coords("x0", x0)
-    sigma = _check_sigma(sigma, allow_zero=True)
+    x0 = _coords("x0", x0)
+    sigma = _sigmas(sigma, allow_zero=True)
     if sigma.ndim > 1 or (sigma.ndim == 1 and (x0.ndim != 3 or sigma.shape[0] != x0.shape[0])):
         raise ValueError(f"sigma must be a scalar or have shape (B,) to match x0 {x0.shape}, got {sigma.shape}")
-    z = _check_noise(noise, x0, rng)
+    z = _noise(noise, x0, rng)
     d = _per_structure(sigma) * z  # (..., N, 3) displacement
     return wrap(x0 + d), d
 
@@ -309,9 +278,8 @@ def images_needed(sigma, tol: float = 1e-16) -> int:
     2 (1 + sigma^2/a + a/sigma^2) exp(-(a^2 - 1/4) / (2 sigma^2)) for the density and the score.
     K grows linearly with sigma: 1 at sigma = 0.1, about 9 at sigma = 1.
     """
-    s = float(np.max(_check_sigma(sigma)))
-    if not 0 < tol < 1:
-        raise ValueError(f"tol must lie in (0, 1), got {tol}")
+    s = float(np.max(_sigmas(sigma)))
+    tol = check_number("tol", tol, 0, 1, low_open=True, high_open=True)
     K = 1
     while True:
         a = K + 0.5
@@ -323,16 +291,14 @@ def images_needed(sigma, tol: float = 1e-16) -> int:
 
 def _image_terms(d, sigma, n_images):
     """Images d + k, (..., 2K+1), and their log Gaussian weights -(d + k)^2 / (2 sigma^2)."""
-    d = np.asarray(d, dtype=float)
-    if not np.all(np.isfinite(d)):
-        raise ValueError("d contains NaN or infinite values")
+    d = check_array("d", d)
     d = wrap(d + 0.5) - 0.5  # the density is periodic: fold d into [-1/2, 1/2)
-    sigma = _check_sigma(sigma)
+    sigma = _sigmas(sigma)
     d, sigma = np.broadcast_arrays(d, sigma)
     if n_images is None:
         n_images = images_needed(sigma)
-    elif isinstance(n_images, bool) or not isinstance(n_images, (int, np.integer)) or n_images < 0:
-        raise ValueError(f"n_images must be a non-negative integer or None, got {n_images!r}")
+    else:
+        n_images = check_int("n_images", n_images, 0, 10_000)
     k = np.arange(-n_images, n_images + 1)  # (2K+1,) image shifts
     x = d[..., None] + k                    # (..., 2K+1)
     return x, -x ** 2 / (2 * sigma[..., None] ** 2), sigma

@@ -17,14 +17,7 @@ import os
 import tempfile
 from pathlib import Path
 
-
-def _check_path(path) -> Path:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    path = Path(path)
-    if str(path) in ("", "."):
-        raise ValueError(f"path must name a file, got {str(path)!r}")
-    return path
+from .checks import check_path
 
 
 def _set_mode(tmp: Path, path: Path) -> None:
@@ -47,7 +40,7 @@ def atomic_path(path, suffix: str | None = None):
     extension (``np.savez`` adds ``.npz`` when it is missing, ASE and matplotlib read the extension)
     write the right format to the temporary file.
     """
-    path = _check_path(path)
+    path = check_path("path", path)
     folder = path.parent
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot write {path}: folder {folder} does not exist")

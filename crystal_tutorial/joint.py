@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import check_array, check_int
 from .nn import MLP, Linear, Module
-from .pairwise import _check_int, fourier_features, noise_features
+from .pairwise import MAX_FREQ, check_inputs, fourier_features, noise_features, sigma_range
 from .pbc import displacements, wrap_centered
 
 COS_CLIP = 0.9  # cosines are clipped to [-0.9, 0.9] (angles 26-154 degrees) when a noisy lattice is decoded
@@ -102,23 +103,18 @@ class JointDenoiser(Module):
 
     def __init__(self, vocab, cond_dim: int, lat_shift, lat_scale, n_freq: int = 4, n_rbf: int = 8,
                  embed: int = 16, hidden: int = 64, sigma_min: float = 0.005, sigma_max: float = 0.5, rng=None):
-        self.vocab = np.asarray(vocab)                       # (V,) atomic numbers of the one-hot slots
-        if (self.vocab.ndim != 1 or self.vocab.size < 1 or not np.issubdtype(self.vocab.dtype, np.integer)
-                or np.any(np.diff(self.vocab) <= 0) or self.vocab[0] < 1 or self.vocab[-1] > 118):
+        self.vocab = check_array("vocab", vocab, ("V",), integer=True, low=1, high=118)  # (V,) one-hot slots
+        if self.vocab.size < 1 or np.any(np.diff(self.vocab) <= 0):
             raise ValueError(f"vocab must be increasing atomic numbers in 1..118, got {vocab!r}")
         self.vocab_size = int(self.vocab.size)
-        self.cond_dim = _check_int("cond_dim (C, condition length)", cond_dim, 1, 1024)
-        self.n_freq = _check_int("n_freq (K, Fourier frequencies)", n_freq, 1, 16)
-        self.n_rbf = _check_int("n_rbf (radial basis functions)", n_rbf, 1, 64)
-        self.embed = _check_int("embed (E, type embedding width)", embed, 1, 256)
-        self.hidden = _check_int("hidden (H, MLP width)", hidden, 2, 1024)
-        self.lat_shift = np.asarray(lat_shift, dtype=float).reshape(6)
-        self.lat_scale = np.asarray(lat_scale, dtype=float).reshape(6)
-        if not np.all(np.isfinite(self.lat_shift)) or not np.all(self.lat_scale > 0):
-            raise ValueError(f"lat_shift must be finite and lat_scale positive (6 each), got {lat_shift}, {lat_scale}")
-        if not (np.isfinite(sigma_min) and np.isfinite(sigma_max) and 0 < sigma_min < sigma_max):
-            raise ValueError(f"need 0 < sigma_min < sigma_max, got {sigma_min}, {sigma_max}")
-        self.sigma_min, self.sigma_max = float(sigma_min), float(sigma_max)
+        self.cond_dim = check_int("cond_dim", cond_dim, 1, 1024)  # C, condition length
+        self.n_freq = check_int("n_freq", n_freq, 1, MAX_FREQ)  # K, Fourier frequencies
+        self.n_rbf = check_int("n_rbf", n_rbf, 1, 64)  # radial basis functions
+        self.embed = check_int("embed", embed, 1, 256)  # E, type embedding width
+        self.hidden = check_int("hidden", hidden, 2, 1024)  # H, MLP width
+        self.lat_shift = check_array("lat_shift", lat_shift, (6,))  # (6,)
+        self.lat_scale = check_array("lat_scale", lat_scale, (6,), low=0, low_open=True)  # (6,)
+        self.sigma_min, self.sigma_max = sigma_range(sigma_min, sigma_max)
         rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
         F, H, E, V = self.n_pair_features, self.hidden, self.embed, self.vocab_size
         self.type_embed = Linear(V, E, rng, init="glorot")                            # a_i -> e_i
@@ -165,28 +161,17 @@ class JointDenoiser(Module):
         width = 1.0 / max(self.n_rbf - 1, 1)
         return np.exp(-0.5 * ((r[..., None] - centres) / width) ** 2)  # (B, N, N, R)
 
-    def _check(self, x, lat, a, sigma, cond, mask):
-        x = np.asarray(x, dtype=float)
-        if x.ndim != 3 or x.shape[-1] != 3 or x.shape[0] < 1 or x.shape[1] < 1 or not np.all(np.isfinite(x)):
-            raise ValueError(f"x must be finite fractional coordinates of shape (B, N, 3), got {x.shape}")
+    def inputs(self, x, lat, a, sigma, cond, mask):
+        """Check a batch for ``forward``: shapes, finite values, sigma > 0, a real atom in every row."""
+        x, sigma, mask = check_inputs(x, sigma, mask)  # (B, N, 3), (B,), (B, N)
         B, N, _ = x.shape
-        expected = {"lat": (B, 6), "a": (B, N, self.vocab_size), "cond": (B, self.cond_dim)}
-        arrays = {}
-        for name, value in (("lat", lat), ("a", a), ("cond", cond)):
-            value = np.asarray(value, dtype=float)
-            if value.shape != expected[name] or not np.all(np.isfinite(value)):
-                raise ValueError(f"{name} must be finite with shape {expected[name]}, got {value.shape}")
-            arrays[name] = value
-        sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (B,))
-        if not np.all(np.isfinite(sigma)) or np.any(sigma <= 0):
-            raise ValueError(f"sigma must be positive, a number or shape ({B},)")
-        mask = np.ones((B, N), dtype=bool) if mask is None else np.asarray(mask)
-        if mask.shape != (B, N) or mask.dtype != bool or not np.all(mask.any(axis=1)):
-            raise ValueError(f"mask must be a bool array of shape ({B}, {N}) with a real atom in every row")
-        return x, arrays["lat"], arrays["a"], sigma, arrays["cond"], mask
+        lat = check_array("lat", lat, (B, 6))  # (B, 6)
+        a = check_array("a", a, (B, N, self.vocab_size))  # (B, N, V)
+        cond = check_array("cond", cond, (B, self.cond_dim))  # (B, C)
+        return x, lat, a, sigma, cond, mask
 
     def forward(self, x, lat, a, sigma, cond, mask=None):
-        x, lat, a, sigma, cond, mask = self._check(x, lat, a, sigma, cond, mask)
+        x, lat, a, sigma, cond, mask = self.inputs(x, lat, a, sigma, cond, mask)
         B, N, _ = x.shape
         E, H = self.embed, self.hidden
         n = mask.sum(axis=1).astype(float)                   # (B,) atoms: the means below hide it, so say it

@@ -33,7 +33,16 @@ from pathlib import Path
 import numpy as np
 
 from . import checkpoint
-from .checks import check_config_fields
+from .checks import (
+    MAX_CONFIG_INT,
+    check_array,
+    check_config_fields,
+    check_crystal_list,
+    check_instance,
+    check_int,
+    check_number,
+    check_rng,
+)
 from .crystals import Crystal
 from .datasets import binary_dataset
 from .diffusion import cosine_schedule, geometric_sigmas, ve_sample
@@ -62,6 +71,7 @@ def training_set(max_density: float = MAX_TRAIN_DENSITY, atom_counts=ATOM_COUNTS
     the set, 8-atom samples took its Ca:F = 1:2 composition (measured: a third of them). Au and W
     (19.3 g/cm^3) would make samples cross the validity limit of 20 g/cm^3 when the cell shrinks 1%.
     """
+    max_density = check_number("max_density", max_density, 0, 1000, low_open=True)  # g/cm^3
     return [c for c in binary_dataset().values() if c.n_atoms in atom_counts and c.density < max_density]
 
 
@@ -95,11 +105,10 @@ class JointConfig:
     def __post_init__(self):
         check_config_fields(self, ("n_freq", "n_rbf", "embed", "hidden", "T", "batch_size", "max_steps",
                                    "blas_threads"), ("shape_scale", "lr", "max_seconds"),
-                            ("strain", "p_drop", "weight_lattice", "weight_types"))
-        if self.p_drop >= 1:
+                            ("strain", "weight_lattice", "weight_types"), flags=("progress",), seeds=("seed",),
+                            sigma_range=("sigma_min", "sigma_max"))
+        if check_number("p_drop", self.p_drop, 0, 1, high_open=True) >= 1:
             raise ValueError(f"p_drop must be below 1, got {self.p_drop}")
-        if not 0 < self.sigma_min < self.sigma_max <= 1:
-            raise ValueError(f"need 0 < sigma_min < sigma_max <= 1, got {self.sigma_min}, {self.sigma_max}")
 
     def build_model(self, dataset) -> JointDenoiser:
         """A fresh JointDenoiser whose vocabulary and lattice normalisation come from ``dataset``."""
@@ -112,10 +121,7 @@ class JointConfig:
 
 def check_dataset(dataset) -> list:
     """``dataset`` as a list, checked: a non-empty list of Crystals with at least 2 atoms each."""
-    dataset = list(dataset)
-    if not dataset or not all(isinstance(c, Crystal) and c.n_atoms >= 2 for c in dataset):
-        raise ValueError("dataset must be a non-empty list of Crystals with at least 2 atoms each")
-    return dataset
+    return check_crystal_list("dataset", dataset, min_atoms=2)
 
 
 def build_denoiser(config, dataset, cond_dim, lat_shift, lat_scale) -> JointDenoiser:
@@ -151,12 +157,12 @@ def condition_vector(model, density=None, elements=None, n: int = 1) -> np.ndarr
     ``density`` in g/cm^3 (a number or an (n,) array), ``elements`` symbols ("Na,Cl" or ["Na", "Cl"]) or
     atomic numbers, which must all be in the model's vocabulary.
     """
+    check_instance("model", model, JointDenoiser)
+    n = check_int("n", n, 1, MAX_CONFIG_INT)
     V = model.vocab_size
     c = np.zeros((n, V + 3))
     if density is not None:
-        d = np.broadcast_to(np.asarray(density, dtype=float), (n,))
-        if not np.all(np.isfinite(d)) or np.any(d <= 0):
-            raise ValueError(f"density must be a positive number of g/cm^3, got {density!r}")
+        d = np.broadcast_to(check_array("density", density, [(), (n,)], low=0, low_open=True), (n,))  # g/cm^3
         c[:, 0], c[:, 1] = np.log(d / DENSITY_REF), 1.0
     if elements is not None:
         numbers = [int(z) for z in elements] if not isinstance(elements, str) and all(
@@ -191,6 +197,8 @@ def encode(model: JointDenoiser, crystals):
 def training_condition(model, density, onehot, p_drop: float, rng) -> np.ndarray:
     """c (B, V + 3) of a training batch: its density and chemical system, each part dropped (set to 0)
     with probability ``p_drop``, independently, so that one network learns p(x | c) and p(x)."""
+    p_drop = check_number("p_drop", p_drop, 0, 1, high_open=True)
+    check_rng("rng", rng)
     B = len(onehot)
     cond = np.concatenate([condition_vector(model, density, n=B)[:, :2], np.zeros((B, model.vocab_size + 1))],
                           axis=1)

@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import check_instance, check_int, check_number, check_rng
 from .crystals import Crystal
+from .diffusion import MAX_T
 from .joint import JointDenoiser, params_to_lattice
 from .joint_diffusion import JointConfig, condition_vector, noise_schedules
 from .sampling import check_model_T
-from .torus import pc_sample, score_norm
+from .torus import MAX_PAIR_ATOMS, MAX_PAIRS, pc_sample, score_norm
 
 __all__ = ["Z_CLIP", "guided_outputs", "predicted_z0", "ddpm_step_from_x0", "sample_joint"]
 
+MAX_GUIDANCE = 100.0  # classifier-free guidance weight w; the panels stop at 5
 Z_CLIP = 4.0          # sampling clips the predicted normalised lattice to +-4 (training data: within +-2.5)
 
 
@@ -31,9 +34,7 @@ def guided_outputs(model, x, zt, at, sigma, cond, mask=None, guidance: float = 1
 
     ``guidance`` w = 0 runs only the unconditional model (c = 0), so it equals it exactly.
     """
-    if isinstance(guidance, bool) or not isinstance(guidance, (int, float)) or not np.isfinite(guidance) \
-            or guidance < 0:
-        raise ValueError(f"guidance must be a number >= 0, got {guidance!r}")
+    guidance = check_number("guidance", guidance, 0, MAX_GUIDANCE)
     uncond = np.zeros_like(cond)
     if guidance == 0:
         return model.forward(x, zt, at, sigma, uncond, mask)
@@ -47,16 +48,17 @@ def guided_outputs(model, x, zt, at, sigma, cond, mask=None, guidance: float = 1
 def predicted_z0(z, eps, sched, t: int) -> np.ndarray:
     """The clean normalised lattice predicted from z_t and the predicted noise, clipped to the data range
     (Ho et al.'s clip_denoised): z0_hat = (z_t - sqrt(1 - abar_t) eps) / sqrt(abar_t), within +-Z_CLIP."""
-    ab = sched.alpha_bars[t]
+    ab = sched.alpha_bars[check_int("t", t, 1, sched.T)]
     return np.clip((z - np.sqrt(1 - ab) * eps) / np.sqrt(ab), -Z_CLIP, Z_CLIP)
 
 
 def ddpm_step_from_x0(v, v0_hat, sched, t: int, rng) -> np.ndarray:
     """One ancestral DDPM step written through the predicted clean value (Ho et al. 2020, eq. 7 and
     Algorithm 2): v_{t-1} = coef1_t v0_hat + coef2_t v_t + sqrt(beta~_t) z, without z at t = 1."""
+    t = check_int("t", t, 1, sched.T)
     v = sched.posterior_mean_coef1[t] * v0_hat + sched.posterior_mean_coef2[t] * v
     if t > 1:
-        v = v + np.sqrt(sched.posterior_variance[t]) * rng.standard_normal(v.shape)
+        v = v + np.sqrt(sched.posterior_variance[t]) * check_rng("rng", rng).standard_normal(v.shape)
     return v
 
 
@@ -79,19 +81,14 @@ def sample_joint(model: JointDenoiser, n_atoms: int, n_samples: int, rng, densit
     learned that pairing. ``T=None`` takes the model's ``T`` (set by ``load_joint`` from the saved
     JointConfig), else 100 (JointConfig's default); a different ``T`` is refused (``check_model_T``).
     """
-    if not isinstance(model, JointDenoiser):
-        raise TypeError(f"model must be a JointDenoiser, got {type(model).__name__}")
-    if T is None:
-        T = getattr(model, "T", None) or JointConfig.T
-    for name, value, low in (("n_atoms", n_atoms, 2), ("n_samples", n_samples, 1), ("T", T, 2),
-                             ("corrector_steps", corrector_steps, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    check_instance("model", model, JointDenoiser, "joint_diffusion.load_joint()")
+    T = getattr(model, "T", None) or JointConfig.T if T is None else check_int("T", T, 2, MAX_T)
+    n_atoms = check_int("n_atoms", n_atoms, 2, MAX_PAIR_ATOMS)
+    n_samples = check_int("n_samples", n_samples, 1, MAX_PAIRS // n_atoms ** 2)  # (S, N, N, F) pair features
+    corrector_steps = check_int("corrector_steps", corrector_steps, 0, 100)
     check_model_T(model, T, "T", hint="pass T=None to use the model's own T")
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
-        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
+    temperature = check_number("temperature", temperature, 0, 100, low_open=True)
+    check_rng("rng", rng)
     S, N, V = n_samples, n_atoms, model.vocab_size
     cond = condition_vector(model, density, elements, n=S)
     guided_outputs(model, np.zeros((1, 2, 3)), np.zeros((1, 6)), np.zeros((1, 2, V)), np.ones(1), cond[:1],

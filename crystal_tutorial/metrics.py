@@ -43,31 +43,40 @@ import numpy as np
 
 from .checks import (
     LATTICE_TOL,
+    check_bool,
     check_crystal,
     check_crystal_list,
     check_positive,
+    describe,
     group_indices,
     mic_method,
     stack_group,
 )
 from .crystals import PROTOTYPES, Crystal
 from .pbc import min_distance, minimum_image, pairwise_distances
-from .physics import PhysicsValidator, prototype_from_dataset, symmetry_dataset
+from .physics import MAX_SYMPREC, PhysicsValidator, prototype_from_dataset, symmetry_dataset
 
 # StructureMatcher settings of CDVAE, DiffCSP and MatterGen: lattice lengths within 30%, angles within
 # 10 deg, atoms within 0.5 (V / N)^(1/3) after the best translation. Read-only; override per call.
 MATCHER_SETTINGS = MappingProxyType({"ltol": 0.3, "stol": 0.5, "angle_tol": 10.0})
+MATCHER_LIMITS = MappingProxyType({"ltol": 1.0, "stol": 1.0, "angle_tol": 30.0})  # largest allowed values
 VALID_STRUCTURE_DISTANCE = 0.5  # Å: the papers' structure-validity floor
+DISTANCE_BLOCK = 2 ** 18  # atom pairs per block of translations in structure_distance: ~40 MB peak
+MAX_DISTANCE_ATOMS = 64  # structure_distance refuses larger cells: N^2 assignments of N x N (12 s at 64 atoms)
 
 
 # --- structure matching with pymatgen ------------------------------------------------------------
 def structure_matcher(**settings):
-    """A pymatgen ``StructureMatcher`` with ``MATCHER_SETTINGS``, updated by ``settings`` (ltol, stol, angle_tol)."""
+    """A pymatgen ``StructureMatcher`` with ``MATCHER_SETTINGS``, updated by ``settings`` (ltol, stol, angle_tol).
+
+    Each setting must lie in (0, ``MATCHER_LIMITS``]: a huge ltol lets every lattice map onto every
+    other, and the matcher's search then never ends (ltol 1e9 did not return).
+    """
     from pymatgen.analysis.structure_matcher import StructureMatcher
     unknown = set(settings) - set(MATCHER_SETTINGS)
     if unknown:
         raise ValueError(f"matcher settings must be among {sorted(MATCHER_SETTINGS)}, got {sorted(unknown)}")
-    merged = {**MATCHER_SETTINGS, **{k: check_positive(k, v) for k, v in settings.items()}}
+    merged = {**MATCHER_SETTINGS, **{k: check_positive(k, v, upper=MATCHER_LIMITS[k]) for k, v in settings.items()}}
     return StructureMatcher(**merged), merged
 
 
@@ -279,33 +288,45 @@ def valid_composition(crystal, rule: str = "smact", alloys: bool = True) -> bool
 
 # --- the hand-written structure distance (notebook 06) ---------------------------------------------
 def _distances_to_many(a: Crystal, frac_b, numbers_b) -> np.ndarray:
-    """RMS distances (Å) from ``a`` to M structures in a's lattice: frac_b (M, N, 3), numbers_b (M, N)."""
+    """RMS distances (Å) from ``a`` to M structures in a's lattice: frac_b (M, N, 3), numbers_b (M, N).
+
+    Memory O(N^2): the N^2 candidate translations are taken in blocks of at most ``DISTANCE_BLOCK``
+    atom pairs, (k, N, N, 3) each, never all N^4 pair vectors at once.
+    """
     from scipy.optimize import linear_sum_assignment
     M, N = numbers_b.shape
-    chunk = max(1, 2 ** 20 // N ** 4)  # keep the (M, K, N, N, 3) tensor below ~25 MB per call
-    if M > chunk:  # loop over chunks of structures
-        return np.concatenate([_distances_to_many(a, frac_b[i:i + chunk], numbers_b[i:i + chunk])
-                               for i in range(0, M, chunk)])
-    K = N * N  # candidate translations t = b_k - a_i put atom i of a onto atom k of b
-    t = (frac_b[:, None, :, :] - a.frac_coords[None, :, None, :]).reshape(M, K, 3)  # (M, K, 3)
-    shifted = a.frac_coords[None, None] + t[:, :, None]  # (M, K, N, 3) translated copies of a
     method = mic_method(a.lattice)
-    diff = frac_b[:, None, None] - shifted[:, :, :, None]  # (M, K, N_a, N_b, 3) fractional
-    vec, d = minimum_image(diff, a.lattice, method)  # (M, K, N_a, N_b, 3) Å, (M, K, N_a, N_b) Å
+    inv_lattice = np.linalg.inv(a.lattice)
     penalty = np.where(a.numbers[:, None] == numbers_b[:, None, :], 0.0, 1e6)  # (M, N_a, N_b) other species
-    cost = d ** 2 + penalty[:, None]  # (M, K, N_a, N_b)
-    cols = np.empty((M, K, N), dtype=int)  # partner in b of each atom of a
-    for m in range(M):  # the assignment solver is not vectorised: one call per candidate translation
-        for k in range(K):
-            cols[m, k] = linear_sum_assignment(cost[m, k])[1]
-    mi, ki, ai = np.ogrid[:M, :K, :N]
-    residual = vec[mi, ki, ai, cols]  # (M, K, N, 3) Å, a_i + t -> b_sigma(i)
-    # The best translation for a fixed pairing moves a by the mean residual; re-take the minimum image.
-    residual = residual - residual.mean(axis=2, keepdims=True)
-    _, d_ref = minimum_image(residual @ np.linalg.inv(a.lattice), a.lattice, method)  # (M, K, N) Å
-    rms = np.sqrt(np.mean(d_ref ** 2, axis=2))  # (M, K)
-    bad_species = penalty[mi, ai, cols].max(axis=2) > 0  # (M, K)
-    return np.where(bad_species, np.inf, rms).min(axis=1)  # (M,)
+    block = max(1, DISTANCE_BLOCK // (N * N))  # translations per block
+    best = np.full(M, np.inf)
+    ai = np.arange(N)
+    for m in range(M):  # loop over structures, then over blocks of translations
+        # candidate translations t = b_k - a_i put atom i of a onto atom k of b
+        t_all = (frac_b[m][None, :, :] - a.frac_coords[:, None, :]).reshape(N * N, 3)  # (K, 3), K = N^2
+        for start in range(0, N * N, block):
+            t = t_all[start:start + block]  # (k, 3)
+            shifted = a.frac_coords[None] + t[:, None]  # (k, N, 3) translated copies of a
+            diff = frac_b[m][None, None] - shifted[:, :, None]  # (k, N_a, N_b, 3) fractional
+            vec, d = minimum_image(diff, a.lattice, method)  # (k, N_a, N_b, 3) Å, (k, N_a, N_b) Å
+            cost = d ** 2 + penalty[m]  # (k, N_a, N_b)
+            # the assignment solver is not vectorised: one call per candidate translation
+            cols = np.array([linear_sum_assignment(c)[1] for c in cost])  # (k, N) partner in b of each atom of a
+            residual = vec[np.arange(len(t))[:, None], ai, cols]  # (k, N, 3) Å, a_i + t -> b_sigma(i)
+            # The best translation for a fixed pairing moves a by the mean residual; re-take the minimum image.
+            residual = residual - residual.mean(axis=1, keepdims=True)
+            _, d_ref = minimum_image(residual @ inv_lattice, a.lattice, method)  # (k, N) Å
+            rms = np.sqrt(np.mean(d_ref ** 2, axis=1))  # (k,)
+            bad_species = penalty[m][ai, cols].max(axis=1) > 0  # (k,)
+            best[m] = min(best[m], float(np.where(bad_species, np.inf, rms).min()))
+    return best  # (M,)
+
+
+def _distance_budget(n_atoms: int) -> None:
+    if n_atoms > MAX_DISTANCE_ATOMS:
+        raise ValueError(f"structure_distance compares every one of the N^2 = {n_atoms ** 2} translations with an "
+                         f"N x N assignment (about N^5 work); N = {n_atoms} atoms is above the budget of "
+                         f"{MAX_DISTANCE_ATOMS}; use evaluate_samples (pymatgen's StructureMatcher) for large cells")
 
 
 def _same_cell(a: Crystal, b: Crystal, lattice_tol: float) -> bool:
@@ -329,6 +350,7 @@ def structure_distance(a: Crystal, b: Crystal, lattice_tol: float = LATTICE_TOL)
     lattice_tol = check_positive("lattice_tol", lattice_tol)
     if not _same_cell(a, b, lattice_tol):
         return float("inf")
+    _distance_budget(a.n_atoms)
     return float(_distances_to_many(a, b.frac_coords[None], b.numbers[None])[0])
 
 
@@ -339,6 +361,7 @@ def nearest_distance(samples, reference) -> np.ndarray:
     nearest = np.full(len(samples), np.inf)
     for idx in group_indices(samples):  # loop over groups of samples in one cell, then over the references
         frac, numbers, _ = stack_group(samples, idx)  # (G, N, 3), (G, N)
+        _distance_budget(frac.shape[1])
         for ref in reference:
             if _same_cell(ref, samples[idx[0]], LATTICE_TOL):
                 nearest[idx] = np.minimum(nearest[idx], _distances_to_many(ref, frac, numbers))  # (G,)
@@ -545,13 +568,12 @@ def evaluate_samples(samples, reference=None, *, validator: PhysicsValidator | N
     reference = None if reference is None else check_crystal_list("reference", reference)
     validator = PhysicsValidator() if validator is None else validator
     if not isinstance(validator, PhysicsValidator):
-        raise TypeError(f"validator must be a PhysicsValidator or None, got {type(validator).__name__}")
-    symprec = check_positive("symprec (Å)", symprec)
+        raise TypeError(f"validator must be a PhysicsValidator or None, got {describe(validator)}")
+    symprec = check_positive("symprec (Å)", symprec, upper=MAX_SYMPREC)
     if matcher_settings is not None and not isinstance(matcher_settings, dict):
         raise TypeError(f"matcher_settings must be a dict such as {{'stol': 0.3}} or None, "
-                        f"got {type(matcher_settings).__name__}")
-    if not isinstance(uniqueness, bool):
-        raise TypeError(f"uniqueness must be True or False, got {type(uniqueness).__name__} {uniqueness!r}")
+                        f"got {describe(matcher_settings)}")
+    uniqueness = check_bool("uniqueness", uniqueness)
     matcher, settings = structure_matcher(**(matcher_settings or {}))
     for name, crystals in (("samples", samples), ("reference", reference or [])):
         for k, c in enumerate(crystals):  # before any work: a cell the matcher cannot handle is refused now
@@ -587,8 +609,10 @@ def evaluate_samples(samples, reference=None, *, validator: PhysicsValidator | N
 
 def compare_reports(reports: dict) -> str:
     """Side-by-side text table of several reports, e.g. ``{"per-atom MLP": r1, "uniform random": r2}``."""
-    if not isinstance(reports, dict) or not reports or not all(isinstance(r, SampleReport) for r in reports.values()):
-        raise TypeError(f"reports must be a non-empty dict {{name: SampleReport}}, got {type(reports).__name__}")
+    if not isinstance(reports, dict) or not all(isinstance(r, SampleReport) for r in reports.values()):
+        raise TypeError(f"reports must be a non-empty dict {{name: SampleReport}}, got {describe(reports)}")
+    if not reports:
+        raise ValueError("reports is empty; expected a dict {name: SampleReport}")
     columns = {name: dict(r._rows()) for name, r in reports.items()}  # name -> {metric: value}
     labels = list(dict.fromkeys(k for col in columns.values() for k in col))  # union, in order
     widths = [max(map(len, labels))] + [max(len(name), *(len(c.get(k, "n/a")) for k in labels))

@@ -8,29 +8,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import check_array, check_int, check_mask, check_timesteps
+from .diffusion import MAX_T
 from .nn import MLP, Module, scalar_time_embedding
 
 
-def _check_batch(x_t, t, mask, T):
-    x_t = np.asarray(x_t, dtype=float)
-    if x_t.ndim != 3 or x_t.shape[-1] != 3:
-        raise ValueError(f"x_t must have shape (B, N, 3), got {x_t.shape}")
-    if not np.all(np.isfinite(x_t)):
-        raise ValueError("x_t contains NaN or infinite values")
+def batch_inputs(x_t, t, mask, T):
+    """Check a denoiser's batch: x_t (B, N, 3) finite, t an int or (B,) in 0..T, mask (B, N) bool or None.
+
+    Returns ``(x_t, t, mask)`` with t as a (B,) int array and mask all True when None.
+    """
+    x_t = check_array("x_t", x_t, ("B", "N", 3))  # (B, N, 3)
     B, N, _ = x_t.shape
-    t = np.asarray(t)
-    if t.ndim == 0:
-        t = np.full(B, t)
-    if t.shape != (B,) or not np.issubdtype(t.dtype, np.integer):
-        raise ValueError(f"t must be an integer or an integer array of shape (B,) = ({B},), got {t!r}")
-    if t.min() < 0 or t.max() > T:
-        raise ValueError(f"t must lie in 0..T = 0..{T}, got values from {t.min()} to {t.max()}")
-    if mask is None:
-        mask = np.ones((B, N), dtype=bool)
-    mask = np.asarray(mask, dtype=bool)
-    if mask.shape != (B, N):
-        raise ValueError(f"mask must have shape (B, N) = ({B}, {N}), got {mask.shape}")
-    return x_t, t, mask
+    t = check_timesteps("t", t, 0, T, B)
+    t = np.full(B, t) if t.ndim == 0 else t  # (B,)
+    return x_t, t, check_mask("mask", mask, (B, N))
 
 
 class PerAtomMLP(Module):
@@ -42,15 +34,13 @@ class PerAtomMLP(Module):
     """
 
     def __init__(self, T: int = 100, hidden: int = 64, rng=None):
-        if not isinstance(T, (int, np.integer)) or T < 1:
-            raise ValueError(f"T must be a positive int (number of diffusion steps), got {T!r}")
-        self.T = int(T)
-        self.hidden = int(hidden)
+        self.T = check_int("T", T, 1, MAX_T)
+        self.hidden = check_int("hidden", hidden, 1, 4096)
         self.mlp = MLP([4, hidden, hidden, 3], activation="relu", rng=rng)
 
     def forward(self, x_t, t, mask=None):
         """Predicted noise (B, N, 3) for noisy centred coordinates x_t (B, N, 3) at steps t (B,)."""
-        x_t, t, mask = _check_batch(x_t, t, mask, self.T)
+        x_t, t, mask = batch_inputs(x_t, t, mask, self.T)
         B, N, _ = x_t.shape
         time = np.broadcast_to(scalar_time_embedding(t, self.T)[:, None, :], (B, N, 1))  # (B, N, 1) t/T
         features = np.concatenate([x_t, time], axis=-1)    # (B, N, 4)

@@ -13,9 +13,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checks import check_crystal
+from .checks import check_crystal, check_number
 from .crystals import Crystal
 from .pbc import _reduce, wrap
+
+MAX_CUTOFF = 100.0  # Å: neighbour shells beyond this are not chemistry (and their pair lists explode)
 
 
 class NeighbourPairs(NamedTuple):
@@ -83,14 +85,6 @@ def _cell_list_candidates(crystal: Crystal, cutoff: float, with_shifts: bool = F
         yield i, j, (np.rint((s - k[j] + k[i]) @ op).astype(int) if with_shifts else None), d2
 
 
-def _check_cutoff(cutoff):
-    if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float, np.integer, np.floating)):
-        raise TypeError(f"cutoff must be a number of Å, got {type(cutoff).__name__}")
-    if not np.isfinite(cutoff) or cutoff <= 0:
-        raise ValueError(f"cutoff must be a positive finite number of Å, got {cutoff}")
-    return float(cutoff)
-
-
 def neighbour_pairs(crystal: Crystal, cutoff: float) -> NeighbourPairs:
     """All pairs of atoms within ``cutoff`` Å (inclusive) under periodic boundaries, by a cell list.
 
@@ -101,7 +95,7 @@ def neighbour_pairs(crystal: Crystal, cutoff: float) -> NeighbourPairs:
     The same half list as ASE's ``neighbor_list`` (which lists both directions) restricted this way.
     """
     check_crystal("crystal", crystal)
-    cutoff = _check_cutoff(cutoff)
+    cutoff = check_number("cutoff", cutoff, 0, MAX_CUTOFF, low_open=True)
     parts = []
     for i, j, s, d2 in _cell_list_candidates(crystal, cutoff, with_shifts=True):  # over bin offsets
         keep = d2 <= cutoff * cutoff

@@ -19,33 +19,27 @@ unseeded generator). Speed: for small matrices wrap training loops in ``blas_thr
 """
 from __future__ import annotations
 
-from numbers import Real
-
 import numpy as np
+
+from .checks import check_array, check_choice, check_int, check_number, check_rng, check_seed, describe
+
+MAX_WIDTH = 100_000  # widest layer: a (d_in, d_out) float64 matrix of 100k x 100k would need 80 GB
 
 __all__ = ["Module", "Linear", "ReLU", "SiLU", "MLP", "mse_loss", "scalar_time_embedding",
            "sinusoidal_embedding", "gradient_check", "layer_gradient_check", "blas_threads"]
 
 
 def _as_rng(rng):
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator, an int seed or None, got {type(rng).__name__}")
-    return rng
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        return np.random.default_rng(check_seed("rng (a seed)", rng))
+    return check_rng("rng", rng)
 
 
 def _as_input(name, x, last_dim=None):
     """``x`` as a float64 array with finite values and (optionally) last axis ``last_dim``."""
-    try:
-        x = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}: {exc}") from None
-    if last_dim is not None and (x.ndim == 0 or x.shape[-1] != last_dim):
-        raise ValueError(f"{name} must have shape (..., {last_dim}), got {x.shape}")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return x
+    return check_array(name, x, None if last_dim is None else ("...", last_dim))
 
 
 class Module:
@@ -120,11 +114,8 @@ class Linear(Module):
     INITS = ("he", "glorot", "zeros")
 
     def __init__(self, d_in: int, d_out: int, rng=None, init: str = "he"):
-        for name, d in (("d_in", d_in), ("d_out", d_out)):
-            if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d < 1:
-                raise ValueError(f"{name} must be a positive int, got {d!r}")
-        if init not in self.INITS:
-            raise ValueError(f"init must be one of {self.INITS}, got {init!r}")
+        d_in, d_out = check_int("d_in", d_in, 1, MAX_WIDTH), check_int("d_out", d_out, 1, MAX_WIDTH)
+        check_choice("init", init, self.INITS)
         rng = _as_rng(rng)
         std = {"he": np.sqrt(2.0 / d_in), "glorot": np.sqrt(2.0 / (d_in + d_out)), "zeros": 0.0}[init]
         self.W = rng.standard_normal((d_in, d_out)) * std  # (d_in, d_out)
@@ -191,10 +182,12 @@ class MLP(Module):
     """
 
     def __init__(self, sizes, activation: str = "relu", rng=None):
-        sizes = list(sizes) if isinstance(sizes, (list, tuple, np.ndarray)) else sizes
-        if (not isinstance(sizes, list) or len(sizes) < 2
-                or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in sizes)):
+        if not isinstance(sizes, (list, tuple, np.ndarray)):
+            raise TypeError(f"sizes must be a list of at least two positive ints [d_in, ..., d_out], "
+                            f"got {describe(sizes)}")
+        if len(sizes) < 2:
             raise ValueError(f"sizes must be a list of at least two positive ints [d_in, ..., d_out], got {sizes!r}")
+        sizes = [check_int(f"sizes[{i}]", s, 1, MAX_WIDTH) for i, s in enumerate(sizes)]
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
         rng = _as_rng(rng)
@@ -243,8 +236,7 @@ def _as_timesteps(t, T=None):
 
 def scalar_time_embedding(t, T: int):
     """The hello-world's time input: ``t / T`` in [0, 1] as one extra feature, shape (..., 1)."""
-    if not isinstance(T, (int, np.integer)) or T < 1:
-        raise ValueError(f"T must be a positive int (number of diffusion steps), got {T!r}")
+    T = check_int("T", T, 1, 10**9)  # number of diffusion steps
     return (_as_timesteps(t, T) / T)[..., None]
 
 
@@ -254,8 +246,9 @@ def sinusoidal_embedding(t, dim: int, max_period: float = 10_000.0):
     The Transformer's position encoding (Vaswani et al. 2017, section 3.5), used for the diffusion
     step by Ho et al. 2020 (appendix B). Low k resolve neighbouring steps, high k vary slowly.
     """
-    if not isinstance(dim, (int, np.integer)) or dim < 2 or dim % 2:
-        raise ValueError(f"dim must be an even int >= 2, got {dim!r}")
+    if check_int("dim", dim, 2, MAX_WIDTH) % 2:
+        raise ValueError(f"dim must be an even integer >= 2, got {dim!r}")
+    max_period = check_number("max_period", max_period, 1, 1e12)
     t = _as_timesteps(t)
     w = max_period ** (-np.arange(dim // 2) / (dim // 2))  # (dim/2,) angular frequencies
     angles = t[..., None] * w                               # (..., dim/2)
@@ -276,8 +269,7 @@ def gradient_check(f, params: dict, eps: float = 1e-6, max_per_tensor=None, rng=
     """
     if not callable(f):
         raise TypeError(f"f must be a callable returning (loss, grads), got {type(f).__name__}")
-    if not (isinstance(eps, Real) and eps > 0):
-        raise ValueError(f"eps must be a positive number, got {eps!r}")
+    eps = check_number("eps", eps, 0, 1, low_open=True)
     out = f()
     if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict)):
         raise TypeError("f() must return (loss, grads) with grads a dict of arrays")
@@ -333,7 +325,6 @@ def blas_threads(n: int = 1):
     For this tutorial's small matrices (tens of rows to a few thousand), one thread is faster:
     ``with nn.blas_threads(1): train(...)``. Wrap a whole loop, not each step (entering costs ~0.1 ms).
     """
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive int (number of BLAS threads), got {n!r}")
+    n = check_int("n", n, 1, 1024)  # number of BLAS threads
     from threadpoolctl import threadpool_limits
-    return threadpool_limits(limits=int(n), user_api="blas")
+    return threadpool_limits(limits=n, user_api="blas")

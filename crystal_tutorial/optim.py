@@ -7,10 +7,9 @@ Checked against ``torch.optim`` to 1e-14 in tests/test_nn.py.
 """
 from __future__ import annotations
 
-from numbers import Real
-
 import numpy as np
 
+from .checks import check_bool, check_number, check_positive, describe
 from .nn import Module
 
 __all__ = ["clip_grad_norm", "SGD", "Adam"]
@@ -21,8 +20,7 @@ def clip_grad_norm(grads: dict, max_norm: float) -> float:
 
     Returns the norm before clipping (as ``torch.nn.utils.clip_grad_norm_``; Pascanu et al. 2013).
     """
-    if not (isinstance(max_norm, Real) and max_norm > 0):
-        raise ValueError(f"max_norm must be a positive number, got {max_norm!r}")
+    max_norm = check_positive("max_norm", max_norm)
     norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
     if norm > max_norm:
         for g in grads.values():
@@ -39,13 +37,9 @@ class _Optimizer:
         if not isinstance(params, dict) or not params or not all(
                 isinstance(p, np.ndarray) and p.dtype == np.float64 for p in params.values()):
             raise TypeError("params must be a non-empty dict of float64 arrays, e.g. model.parameters()")
-        if not (isinstance(lr, Real) and np.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be a positive number, got {lr!r}")
-        if not (isinstance(weight_decay, Real) and weight_decay >= 0):
-            raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}")
-        if max_grad_norm is not None and not (isinstance(max_grad_norm, Real) and max_grad_norm > 0):
-            raise ValueError(f"max_grad_norm must be a positive number or None, got {max_grad_norm!r}")
-        self.params, self.lr, self.weight_decay, self.max_grad_norm = params, float(lr), weight_decay, max_grad_norm
+        lr, weight_decay = check_positive("lr", lr), check_number("weight_decay", weight_decay, 0)
+        max_grad_norm = None if max_grad_norm is None else check_positive("max_grad_norm", max_grad_norm)
+        self.params, self.lr, self.weight_decay, self.max_grad_norm = params, lr, weight_decay, max_grad_norm
         self.names = list(params)
         self._ends = np.cumsum([p.size for p in params.values()])  # slice ends in the flat vector
         self.t = 0                                                  # steps taken
@@ -87,9 +81,7 @@ class SGD(_Optimizer):
 
     def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0, max_grad_norm=None):
         super().__init__(params, lr, weight_decay, max_grad_norm)
-        if not (isinstance(momentum, Real) and 0 <= momentum < 1):
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-        self.momentum = momentum
+        self.momentum = check_number("momentum", momentum, 0, 1, high_open=True)
         self.buf = np.zeros(self._ends[-1])                 # (P,)
 
     def step(self, grads):
@@ -118,13 +110,12 @@ class Adam(_Optimizer):
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, max_grad_norm=None, bias_correction: bool = True):
         super().__init__(params, lr, weight_decay, max_grad_norm)
-        if not (isinstance(betas, (tuple, list)) and len(betas) == 2
-                and all(isinstance(b, Real) and 0 <= b < 1 for b in betas)):
-            raise ValueError(f"betas must be a pair (beta1, beta2) with each in [0, 1), got {betas!r}")
-        if not (isinstance(eps, Real) and eps > 0):
-            raise ValueError(f"eps must be a positive number, got {eps!r}")
-        self.beta1, self.beta2 = float(betas[0]), float(betas[1])
-        self.eps, self.bias_correction = float(eps), bias_correction
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+            raise TypeError(f"betas must be a pair (beta1, beta2) with each in [0, 1), got {describe(betas)}")
+        self.beta1 = check_number("betas[0] (beta1)", betas[0], 0, 1, high_open=True)
+        self.beta2 = check_number("betas[1] (beta2)", betas[1], 0, 1, high_open=True)
+        self.eps = check_positive("eps", eps)
+        self.bias_correction = check_bool("bias_correction", bias_correction)
         self.m, self.v = np.zeros(self._ends[-1]), np.zeros(self._ends[-1])  # (P,) moments
 
     def step(self, grads):

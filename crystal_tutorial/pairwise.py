@@ -24,37 +24,33 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import check_array, check_bool, check_int, check_mask, check_number
+from .diffusion import MAX_SIGMA
 from .nn import MLP, Linear, Module, SiLU
 from .pbc import displacements, wrap_centered
 
 N_NOISE_FREQ = 4  # sinusoids of log sigma in the noise features (2 * 4 + 1 = 9 features)
+MAX_FREQ = 16  # Fourier frequencies: more resolve finer than any atom's position needs
 
 
-def _check_int(name, value, low, high):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise ValueError(f"{name} must be an int in [{low}, {high}], got {value!r}")
-    return int(value)
+def sigma_range(sigma_min, sigma_max) -> tuple[float, float]:
+    """(sigma_min, sigma_max) checked: 0 < sigma_min < sigma_max <= MAX_SIGMA (fractional units)."""
+    sigma_min = check_number("sigma_min", sigma_min, 0, MAX_SIGMA, low_open=True)
+    sigma_max = check_number("sigma_max", sigma_max, 0, MAX_SIGMA, low_open=True)
+    if not sigma_min < sigma_max:
+        raise ValueError(f"sigma_max must be > sigma_min = {sigma_min:g}, got {sigma_max:g}")
+    return sigma_min, sigma_max
 
 
 def check_inputs(x, sigma, mask=None):
     """Validate ``x`` (B, N, 3), ``sigma`` (scalar or (B,), > 0) and ``mask`` (B, N) bool; return them as arrays."""
-    try:
-        x = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"x must be an array of fractional coordinates, got {type(x).__name__}") from None
-    if x.ndim != 3 or x.shape[-1] != 3 or x.shape[0] < 1 or x.shape[1] < 1:
-        raise ValueError(f"x must have shape (B, N, 3) with B, N >= 1, got {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x contains NaN or infinite values")
+    x = check_array("x", x, ("B", "N", 3))  # (B, N, 3) fractional coordinates
     B, N, _ = x.shape
-    sigma = np.asarray(sigma, dtype=float)
-    sigma = np.full(B, float(sigma)) if sigma.ndim == 0 else sigma
-    if sigma.shape != (B,) or not np.all(np.isfinite(sigma)) or np.any(sigma <= 0):
-        raise ValueError(f"sigma must be a positive number or a positive array of shape (B,) = ({B},), "
-                         f"got {sigma if sigma.size < 6 else sigma.shape}")
-    mask = np.ones((B, N), dtype=bool) if mask is None else np.asarray(mask)
-    if mask.shape != (B, N) or mask.dtype != bool:
-        raise ValueError(f"mask must be a bool array of shape (B, N) = ({B}, {N}), got {mask.dtype} {mask.shape}")
+    if B < 1 or N < 1:
+        raise ValueError(f"x must have shape (B, N, 3) with B, N >= 1, got {x.shape}")
+    sigma = check_array("sigma", sigma, [(), (B,)], low=0, low_open=True)
+    sigma = np.full(B, float(sigma)) if sigma.ndim == 0 else sigma  # (B,)
+    mask = check_mask("mask", mask, (B, N))
     if not np.all(mask.any(axis=1)):
         raise ValueError("mask must mark at least one real atom in every structure")
     return x, sigma, mask
@@ -62,7 +58,8 @@ def check_inputs(x, sigma, mask=None):
 
 def fourier_features(d, n_freq: int):
     """[sin(2 pi k d), cos(2 pi k d)] for k = 1..K: (..., 3) -> (..., 6K). Periodic in d with period 1."""
-    k = np.arange(1, n_freq + 1)                             # (K,)
+    k = np.arange(1, check_int("n_freq", n_freq, 1, MAX_FREQ) + 1)  # (K,)
+    d = check_array("d", d, ("...", 3))
     angle = 2 * np.pi * d[..., None] * k                     # (..., 3, K)
     return np.concatenate([np.sin(angle), np.cos(angle)], axis=-1).reshape(d.shape[:-1] + (6 * n_freq,))
 
@@ -74,7 +71,10 @@ def noise_features(sigma, sigma_min: float, sigma_max: float, n_freq: int = N_NO
     The log scale (as the noise-conditional networks of Song & Ermon 2019) spreads the geometric
     noise levels evenly; the sinusoids let a small MLP resolve neighbouring levels.
     """
-    u = np.log(np.asarray(sigma, dtype=float) / sigma_min) / np.log(sigma_max / sigma_min)  # (B,)
+    sigma_min, sigma_max = sigma_range(sigma_min, sigma_max)
+    n_freq = check_int("n_freq", n_freq, 1, MAX_FREQ)
+    sigma = check_array("sigma", sigma, ("B",), low=0, low_open=True)  # (B,)
+    u = np.log(sigma / sigma_min) / np.log(sigma_max / sigma_min)  # (B,)
     angle = np.pi * u[:, None] * np.arange(1, n_freq + 1)  # (B, n_freq)
     return np.concatenate([u[:, None], np.sin(angle), np.cos(angle)], axis=-1)
 
@@ -151,14 +151,10 @@ class PairwiseDenoiser(Module):
 
     def __init__(self, n_freq: int = 4, hidden: int = 48, message_passing: bool = True,
                  sigma_min: float = 0.005, sigma_max: float = 0.5, rng=None):
-        self.n_freq = _check_int("n_freq (K, Fourier frequencies)", n_freq, 1, 16)
-        self.hidden = _check_int("hidden (width of psi and phi)", hidden, 2, 1024)
-        if not isinstance(message_passing, (bool, np.bool_)):
-            raise TypeError(f"message_passing must be True or False, got {message_passing!r}")
-        if not (np.isfinite(sigma_min) and np.isfinite(sigma_max) and 0 < sigma_min < sigma_max):
-            raise ValueError(f"need 0 < sigma_min < sigma_max, got {sigma_min}, {sigma_max}")
-        self.message_passing = bool(message_passing)
-        self.sigma_min, self.sigma_max = float(sigma_min), float(sigma_max)
+        self.n_freq = check_int("n_freq", n_freq, 1, MAX_FREQ)  # K, Fourier frequencies
+        self.hidden = check_int("hidden", hidden, 2, 1024)  # width of psi and phi
+        self.message_passing = check_bool("message_passing", message_passing)
+        self.sigma_min, self.sigma_max = sigma_range(sigma_min, sigma_max)
         rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
         F, H = self.n_features, self.hidden
         self.psi = MLP([F, H, H], activation="silu", rng=rng) if self.message_passing else None

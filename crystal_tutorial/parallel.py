@@ -31,6 +31,8 @@ import sys
 import threading
 from multiprocessing.connection import wait
 
+from .checks import check_int
+
 __all__ = ["WorkerDied", "available_cores", "map_in_processes"]
 
 PARENT_CHECK_SECONDS = 1.0   # an idle worker checks this often that its parent still lives
@@ -167,9 +169,7 @@ def map_in_processes(func, jobs, processes: int, chunksize: int = 1, name: str =
     here (the other workers are stopped first). A worker that dies raises :class:`WorkerDied` naming
     it (``name`` plus a number, its pid and the signal). See the module docstring for the signals.
     """
-    for arg, value in (("processes", processes), ("chunksize", chunksize)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{arg} must be a positive integer, got {value!r}")
+    processes, chunksize = check_int("processes", processes, 1, 1024), check_int("chunksize", chunksize, 1)
     jobs = list(jobs)
     chunks = [jobs[i:i + chunksize] for i in range(0, len(jobs), chunksize)]
     results = [None] * len(chunks)

@@ -18,20 +18,16 @@ import itertools
 
 import numpy as np
 
+from .checks import check_array, check_choice, check_lattice
+
 # The 27 neighbouring image shifts, (27, 3).
 IMAGE_SHIFTS = np.array(list(itertools.product((-1, 0, 1), repeat=3)), dtype=float)
 METHODS = ("exact", "round")
 
 
-def _check_finite(name, arr):
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-
-
 def wrap(frac) -> np.ndarray:
     """Wrap fractional coordinates into [0, 1) (the result never equals 1.0)."""
-    frac = np.asarray(frac, dtype=float)
-    _check_finite("frac", frac)
+    frac = check_array("frac", frac)
     out = frac - np.floor(frac)
     return np.where(out >= 1.0, 0.0, out)  # x - floor(x) rounds to 1.0 for tiny negative x
 
@@ -39,22 +35,6 @@ def wrap(frac) -> np.ndarray:
 def wrap_centered(frac) -> np.ndarray:
     """Wrap fractional displacements into [-0.5, 0.5)."""
     return wrap(np.asarray(frac, dtype=float) + 0.5) - 0.5
-
-
-def _check_lattice(lattice, batch_shape=None):
-    lattice = np.asarray(lattice, dtype=float)
-    if lattice.shape[-2:] != (3, 3):
-        raise ValueError(f"lattice must have shape (3, 3) or (B, 3, 3) (rows a, b, c in Å), got {lattice.shape}")
-    _check_finite("lattice", lattice)
-    with np.errstate(over="ignore"):
-        det = np.linalg.det(lattice)
-        lengths = np.linalg.norm(lattice, axis=-1)
-    if not (np.all(np.isfinite(det)) and np.all(np.isfinite(lengths))):
-        raise ValueError(f"lattice is too large: vectors of up to {np.abs(lattice).max():.3g} Å give a cell "
-                         "volume that overflows float64; expected the lattice vectors of a real cell in Å")
-    if np.any(lengths.min(axis=-1) < 1e-8) or np.any(np.abs(det) < 1e-8 * np.prod(lengths, axis=-1)):
-        raise ValueError("lattice is singular: its vectors lie in a plane; a cell needs three independent vectors")
-    return lattice
 
 
 def _reduce(lattice):
@@ -70,13 +50,9 @@ def minimum_image(frac_diff, lattice, method: str = "exact"):
     ``lattice`` is (3, 3), or (B, 3, 3) when ``frac_diff`` is (B, ..., 3). Returns
     ``(vectors, lengths)`` with shapes (..., 3) and (...) in Å.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    frac_diff = np.asarray(frac_diff, dtype=float)
-    if frac_diff.ndim < 1 or frac_diff.shape[-1] != 3:
-        raise ValueError(f"frac_diff must have shape (..., 3), got {frac_diff.shape}")
-    _check_finite("frac_diff", frac_diff)
-    lattice = _check_lattice(lattice)
+    check_choice("method", method, METHODS)
+    frac_diff = check_array("frac_diff", frac_diff, ("...", 3))  # (..., 3)
+    lattice = check_lattice("lattice", lattice, batched=True)  # (3, 3) or (B, 3, 3)
     if lattice.ndim == 3:
         if frac_diff.ndim < 2 or frac_diff.shape[0] != lattice.shape[0]:
             raise ValueError(f"a batch of {lattice.shape[0]} lattices needs frac_diff of shape "
@@ -112,10 +88,8 @@ def pairwise_distances(frac_coords, lattice, method: str = "exact") -> np.ndarra
     ``frac_coords`` (N, 3) with ``lattice`` (3, 3) gives (N, N); a batch (B, N, 3) with a
     lattice (3, 3) or (B, 3, 3) gives (B, N, N). The diagonal is 0.
     """
-    frac_coords = np.asarray(frac_coords, dtype=float)
-    if frac_coords.ndim not in (2, 3) or frac_coords.shape[-1] != 3:
-        raise ValueError(f"frac_coords must have shape (N, 3) or (B, N, 3), got {frac_coords.shape}")
-    lattice = np.asarray(lattice, dtype=float)
+    frac_coords = check_array("frac_coords", frac_coords, [("N", 3), ("B", "N", 3)])
+    lattice = check_lattice("lattice", lattice, batched=True)
     if lattice.ndim == 3 and frac_coords.ndim != 3:
         raise ValueError(f"a batch of lattices {lattice.shape} needs frac_coords of shape (B, N, 3), "
                          f"got {frac_coords.shape}")
@@ -130,15 +104,15 @@ def min_distance(frac_coords, lattice, method: str = "exact") -> np.ndarray:
     of the shortest lattice vector (as for any atom, whose own images are always candidates).
     Zero atoms have no distance at all: that is a ``ValueError``, not a number.
     """
-    frac_coords = np.asarray(frac_coords, dtype=float)
-    if frac_coords.ndim in (2, 3) and frac_coords.shape[-2] == 0:
+    frac_coords = check_array("frac_coords", frac_coords, [("N", 3), ("B", "N", 3)])
+    if frac_coords.shape[-2] == 0:
         raise ValueError(f"min_distance needs at least one atom, got frac_coords of shape {frac_coords.shape} "
                          "(N = 0 atoms have no distances)")
     d = pairwise_distances(frac_coords, lattice, method)  # (..., N, N)
     n = d.shape[-1]
     d = d + np.where(np.eye(n, dtype=bool), np.inf, 0.0)
     d_min = d.min(axis=(-2, -1)) if n > 1 else np.full(d.shape[:-2], np.inf)
-    lattice = np.asarray(lattice, dtype=float)
+    lattice = check_lattice("lattice", lattice, batched=True)
     shortest = np.array([_reduce(l)[0] for l in lattice.reshape(-1, 3, 3)])  # (L, 3, 3)
     shortest = np.linalg.norm(shortest, axis=-1).min(axis=-1)  # (L,) shortest lattice vector
     shortest = shortest[0] if lattice.ndim == 2 else shortest

@@ -18,15 +18,28 @@ import os
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
-from numbers import Integral, Real
 
 import numpy as np
 
-from .checks import check_crystal, check_crystal_list, check_positive, group_indices, mic_method, stack_group
+from .checks import (
+    check_array,
+    check_crystal,
+    check_crystal_list,
+    check_int,
+    check_lattice,
+    check_number,
+    check_positive,
+    describe,
+    group_indices,
+    mic_method,
+    stack_group,
+)
 from .crystals import Crystal
 from .pbc import displacements, min_distance, minimum_image, wrap
 
 # Space group number and atoms in the standardized conventional cubic cell of each prototype.
+MAX_SYMPREC = 10.0  # Å: spglib's tolerance; beyond a few Å every cell looks cubic
+MAX_DENSITY = 1000.0  # g/cm^3: bounds of a density window (osmium, the densest element, is 22.6)
 PROTOTYPE_SPACE_GROUPS = {"sc": (221, 1), "bcc": (229, 2), "fcc": (225, 4), "diamond": (227, 8)}
 _MAX_HALVINGS = 30  # backtracking: a step is halved at most this often (2^-30 ~ 1e-9) before giving up
 _COINCIDENT = 1e-8  # Å; closer pairs get a fixed tie-break direction instead of r_ij / d_ij
@@ -73,7 +86,7 @@ def symmetry_dataset(crystal: Crystal, symprec: float = 0.1):
     """
     import spglib
     check_crystal("crystal", crystal)
-    symprec = check_positive("symprec (a distance tolerance in Å)", symprec)
+    symprec = check_positive("symprec (a distance tolerance in Å)", symprec, upper=MAX_SYMPREC)
     error = getattr(getattr(spglib, "error", None), "SpglibError", ())  # raised when errors are opted in
     order = canonical_order(crystal)  # (N,) spglib's atom k is the crystal's atom order[k]
     cell = (crystal.lattice, crystal.frac_coords[order], crystal.numbers[order])
@@ -199,10 +212,13 @@ class PhysicsValidator:
     def __post_init__(self):
         object.__setattr__(self, "min_distance", check_positive("min_distance (Å)", self.min_distance))
         rng = self.density_range
-        if not (isinstance(rng, (tuple, list)) and len(rng) == 2
-                and all(isinstance(x, Real) and np.isfinite(x) for x in rng) and 0 <= rng[0] < rng[1]):
-            raise ValueError(f"density_range must be (low, high) g/cm^3 with 0 <= low < high, got {rng!r}")
-        object.__setattr__(self, "density_range", (float(rng[0]), float(rng[1])))
+        if not isinstance(rng, (tuple, list)) or len(rng) != 2:
+            raise TypeError(f"density_range must be a pair (low, high) in g/cm^3, got {describe(rng)}")
+        low = check_number("density_range[0] (g/cm^3)", rng[0], 0, MAX_DENSITY)
+        high = check_number("density_range[1] (g/cm^3)", rng[1], 0, MAX_DENSITY)
+        if not low < high:
+            raise ValueError(f"density_range must be (low, high) g/cm^3 with low < high, got {rng!r}")
+        object.__setattr__(self, "density_range", (low, high))
 
     space_group = staticmethod(space_group)
     prototype_match = staticmethod(prototype_match)
@@ -220,12 +236,10 @@ class PhysicsValidator:
 
         Returns ``valid`` (B,) bool and ``d_min`` (B,) in Å.
         """
-        frac_coords = np.asarray(frac_coords, dtype=float)
-        if frac_coords.ndim != 3 or frac_coords.shape[-1] != 3 or frac_coords.shape[0] == 0:
+        frac_coords = check_array("frac_coords", frac_coords, ("B", "N", 3))  # (B, N, 3)
+        if frac_coords.shape[0] == 0:
             raise ValueError(f"frac_coords must have shape (B, N, 3) with B >= 1, got {frac_coords.shape}")
-        if not np.all(np.isfinite(frac_coords)):
-            raise ValueError("frac_coords contains NaN or infinite values")
-        lattice = np.asarray(lattice, dtype=float)
+        lattice = check_lattice("lattice", lattice, batched=True)
         if lattice.shape not in ((3, 3), (frac_coords.shape[0], 3, 3)):
             raise ValueError(f"lattice must have shape (3, 3) or (B, 3, 3) = ({frac_coords.shape[0]}, 3, 3), "
                              f"got {lattice.shape}")
@@ -275,10 +289,7 @@ class PhysicsValidator:
         ``min_distance`` never succeeds (an atom is too close to its own image).
         """
         check_crystal("crystal", crystal)
-        if isinstance(max_iterations, bool) or not isinstance(max_iterations, Integral):
-            raise TypeError(f"max_iterations must be an integer, got {max_iterations!r}")
-        if max_iterations < 0:
-            raise ValueError(f"max_iterations must be >= 0, got {max_iterations}")
+        max_iterations = check_int("max_iterations", max_iterations, 0, 100_000)
         step = check_positive("step", step, upper=1.0)
         margin = check_positive("margin (Å; with 0 pairs only creep towards min_distance)", margin,
                                  upper=self.min_distance / 2)

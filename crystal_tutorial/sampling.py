@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import check_array, check_instance, check_int, check_lattice, check_number, check_rng
 from .crystals import Crystal
-from .diffusion import Schedule, from_centered
+from .diffusion import MAX_T, Schedule, from_centered
 
 
 def check_model_T(model, T: int, what: str = "schedule.T",
@@ -23,31 +24,31 @@ def check_model_T(model, T: int, what: str = "schedule.T",
     denoisers, which see the noise level sigma itself) are not checked.
     """
     model_T = getattr(model, "T", None)
-    if model_T is not None and int(model_T) != int(T):
+    T = check_int(what, T, 1, MAX_T)
+    if model_T is not None and int(model_T) != T:
         raise ValueError(f"{what} = {T} does not match the model's T = {model_T}: the model was trained for "
                          f"{model_T} diffusion steps, so every step would remove the wrong amount of noise; {hint}")
 
 
-def _check_args(model, schedule, n_atoms, lattice, n_samples, rng):
-    if not isinstance(schedule, Schedule):
-        raise TypeError(f"schedule must be a diffusion.Schedule, got {type(schedule).__name__}")
+MAX_ATOMS = 10_000  # per sample
+MAX_VALUES = 10_000_000  # n_samples x n_atoms: a (S, N, 3) float64 batch of at most 240 MB
+
+
+def sampler_inputs(model, schedule, n_atoms, lattice, n_samples, rng):
+    """Check the arguments every sampler shares; returns ``(n_atoms, lattice, n_samples)``."""
+    check_instance("schedule", schedule, Schedule, "e.g. diffusion.linear_schedule(100)")
     check_model_T(model, schedule.T)
-    for name, value in (("n_atoms", n_atoms), ("n_samples", n_samples)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    lattice = np.asarray(lattice, dtype=float)
-    with np.errstate(over="ignore", invalid="ignore"):  # a huge cell: det overflows to inf, refused below
-        volume = abs(np.linalg.det(lattice)) if lattice.shape == (3, 3) else 0.0
-    if lattice.shape != (3, 3) or not np.all(np.isfinite(lattice)) or not 1e-8 <= volume < np.inf:
-        raise ValueError(f"lattice must be a finite, non-singular (3, 3) matrix in Å with a finite volume, got shape {lattice.shape}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
-    return lattice
+    n_atoms = check_int("n_atoms", n_atoms, 1, MAX_ATOMS)
+    n_samples = check_int("n_samples", n_samples, 1, MAX_VALUES // n_atoms)
+    lattice = check_lattice("lattice", lattice)
+    check_rng("rng", rng)
+    return n_atoms, lattice, n_samples
 
 
 def to_crystals(x, lattice, number: int = 14) -> list[Crystal]:
     """Centred coordinates (S, N, 3) -> a list of S Crystals, wrapped into [0, 1)."""
-    frac = from_centered(x)
+    frac = from_centered(check_array("x", x, ("S", "N", 3)))  # (S, N, 3)
+    number = check_int("number", number, 1, 118)
     return [Crystal(lattice, f, np.full(len(f), number)) for f in frac]
 
 
@@ -65,7 +66,8 @@ def sample_ddpm(model, schedule: Schedule, n_atoms: int, lattice, n_samples: int
     Returns a list of ``n_samples`` Crystals (and the trajectory if ``record``). ``schedule.T`` must
     equal ``model.T`` when the model carries one (``check_model_T``).
     """
-    lattice = _check_args(model, schedule, n_atoms, lattice, n_samples, rng)
+    n_atoms, lattice, n_samples = sampler_inputs(model, schedule, n_atoms, lattice, n_samples, rng)
+    number = check_int("number", number, 1, 118)
     x = rng.standard_normal((n_samples, n_atoms, 3))                  # (S, N, 3) x_T
     trajectory = [x.copy()] if record else None
     for t in range(schedule.T, 0, -1):
@@ -81,8 +83,8 @@ def sample_ddpm(model, schedule: Schedule, n_atoms: int, lattice, n_samples: int
 
 def ddim_timesteps(T: int, steps: int) -> np.ndarray:
     """The decreasing sub-sequence tau_1 > ... > tau_S of 1..T that DDIM visits (evenly spaced), then 0."""
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= T:
-        raise ValueError(f"steps must be an integer in 1..T = 1..{T}, got {steps!r}")
+    T = check_int("T", T, 1, MAX_T)
+    steps = check_int("steps", steps, 1, T)
     taus = np.unique(np.round(np.linspace(T, 1, steps)).astype(int))[::-1]  # (steps,) decreasing
     return np.append(taus, 0)
 
@@ -97,9 +99,9 @@ def sample_ddim(model, schedule: Schedule, n_atoms: int, lattice, n_samples: int
     ``eta = 0`` is deterministic given x_T; ``eta = 1`` with all T steps is ancestral DDPM.
     ``steps`` may be fewer than T, but ``schedule.T`` must equal ``model.T`` (``check_model_T``).
     """
-    lattice = _check_args(model, schedule, n_atoms, lattice, n_samples, rng)
-    if not (np.isfinite(eta) and 0 <= eta <= 1):
-        raise ValueError(f"eta must lie in [0, 1], got {eta!r}")
+    n_atoms, lattice, n_samples = sampler_inputs(model, schedule, n_atoms, lattice, n_samples, rng)
+    number = check_int("number", number, 1, 118)
+    eta = check_number("eta", eta, 0, 1)
     taus = ddim_timesteps(schedule.T, steps)
     x = rng.standard_normal((n_samples, n_atoms, 3))                  # (S, N, 3) x_T
     trajectory = [x.copy()] if record else None

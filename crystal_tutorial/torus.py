@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from . import checkpoint
-from .checks import check_config_fields
+from .checks import check_config_fields, check_instance, check_int, check_lattice, check_number, check_rng
 from .crystals import DEMO_LATTICE_A, DEMO_NUMBER, Crystal
-from .diffusion import geometric_sigmas, ve_sample, wrapped_normal_pdf, wrapped_normal_score
+from .diffusion import MAX_T, geometric_sigmas, ve_sample, wrapped_normal_pdf, wrapped_normal_score
 from .models import masked_mse
 from .nn import blas_threads
 from .pairwise import PairwiseDenoiser
@@ -39,6 +39,9 @@ from .pbc import wrap
 from .training import History, fit, pad_batch
 
 PRETRAINED = Path(__file__).resolve().parent / "data" / "pairwise_demo.npz"
+
+MAX_PAIR_ATOMS = 1000  # atoms per sample: the pairwise model's work grows as N^2
+MAX_PAIRS = 4_000_000  # S x N x N atom pairs per network call: (S, N, N, F) features of at most ~0.5 GB
 
 
 # --- the normalised wrapped-normal score -----------------------------------------------------------
@@ -114,11 +117,8 @@ class TorusConfig:
 
     def __post_init__(self):
         check_config_fields(self, ("n_freq", "hidden", "batch_size", "max_steps", "blas_threads"),
-                            ("lr", "max_seconds"))
-        if self.lr_decay not in ("steps", "time", "none"):
-            raise ValueError(f"lr_decay must be 'steps', 'time' or 'none', got {self.lr_decay!r}")
-        if not 0 < self.sigma_min < self.sigma_max <= 1.0:
-            raise ValueError(f"need 0 < sigma_min < sigma_max <= 1, got {self.sigma_min}, {self.sigma_max}")
+                            ("lr", "max_seconds"), flags=("message_passing", "progress"), seeds=("seed",),
+                            choices={"lr_decay": ("steps", "time", "none")}, sigma_range=("sigma_min", "sigma_max"))
 
     def build_model(self) -> PairwiseDenoiser:
         """A freshly initialised PairwiseDenoiser of this architecture (weights from ``seed``)."""
@@ -182,7 +182,9 @@ def pc_step(x, sigma, sigma_next, score_fn, rng, temperature: float = 1.0, corre
     the predictor's call. ``before_noise(out)``, if given, runs after the predictor's move and before its
     noise is drawn (the CSP sampler's lattice step runs there, so that its noise is drawn first).
     """
-    g = 1.0 / temperature
+    g = 1.0 / check_number("temperature", temperature, 0, 100, low_open=True)
+    corrector_steps = check_int("corrector_steps", corrector_steps, 0, 100)
+    corrector_step = check_number("corrector_step", corrector_step, 0, 10, low_open=True)
     for _ in range(corrector_steps):                         # Langevin corrector at level sigma
         e = corrector_step * sigma ** 2 / g
         s, _ = score_fn(x)
@@ -239,22 +241,16 @@ def sample_torus(model: PairwiseDenoiser, n_atoms: int, n_samples: int, rng, n_s
     it carries no T and any ``n_steps`` is consistent with it (``sampling.check_model_T`` guards the
     step-indexed models).
     """
-    if not isinstance(model, PairwiseDenoiser):
-        raise TypeError(f"model must be a PairwiseDenoiser, got {type(model).__name__}")
-    for name, value, low in (("n_atoms", n_atoms, 1), ("n_samples", n_samples, 1), ("n_steps", n_steps, 1),
-                             ("corrector_steps", corrector_steps, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    for name, value in (("temperature", temperature), ("corrector_step", corrector_step)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
-            raise ValueError(f"{name} must be a positive number, got {value!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
-    lattice = np.eye(3) * DEMO_LATTICE_A if lattice is None else np.asarray(lattice, dtype=float)
-    with np.errstate(over="ignore", invalid="ignore"):  # a huge cell: det overflows to inf, refused below
-        volume = abs(np.linalg.det(lattice)) if lattice.shape == (3, 3) else 0.0
-    if lattice.shape != (3, 3) or not np.all(np.isfinite(lattice)) or not 1e-8 <= volume < np.inf:
-        raise ValueError(f"lattice must be a finite, non-singular (3, 3) matrix in Å with a finite volume, got shape {lattice.shape}")
+    check_instance("model", model, PairwiseDenoiser)
+    n_atoms = check_int("n_atoms", n_atoms, 1, MAX_PAIR_ATOMS)
+    n_samples = check_int("n_samples", n_samples, 1, MAX_PAIRS // n_atoms ** 2)  # (S, N, N, F) pair features
+    n_steps = check_int("n_steps", n_steps, 1, MAX_T)
+    corrector_steps = check_int("corrector_steps", corrector_steps, 0, 100)
+    temperature = check_number("temperature", temperature, 0, 100, low_open=True)
+    corrector_step = check_number("corrector_step", corrector_step, 0, 10, low_open=True)
+    check_rng("rng", rng)
+    number = check_int("number", number, 1, 118)
+    lattice = np.eye(3) * DEMO_LATTICE_A if lattice is None else check_lattice("lattice", lattice)  # (3, 3) Å
     sigmas = geometric_sigmas(n_steps, model.sigma_min, model.sigma_max)  # (n_steps + 1,), sigmas[0] = 0
     x = rng.random((n_samples, n_atoms, 3))                  # (S, N, 3) uniform prior on the torus
     out = pc_sample(x, sigmas, lambda x, i: (model_score(model, x, sigmas[i]), None), rng, temperature,

@@ -21,8 +21,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import checkpoint
-from .crystals import Crystal
-from .diffusion import cosine_schedule, linear_schedule, q_sample, to_centered
+from .checks import (
+    MAX_CONFIG_INT,
+    check_config_fields,
+    check_crystal_list,
+    check_int,
+    check_number,
+    check_positive,
+    check_rng,
+)
+from .diffusion import MAX_T, cosine_schedule, linear_schedule, q_sample, to_centered
 from .models import PerAtomMLP, masked_mse
 from .nn import blas_threads
 from .optim import Adam, clip_grad_norm
@@ -49,20 +57,15 @@ class TrainConfig:
     blas_threads: int = 1      # one BLAS thread is fastest for these small matrices (benchmarks/bench_nn.py)
 
     def __post_init__(self):
-        for name in ("epochs", "timesteps", "hidden", "batch_size", "blas_threads"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not (np.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        if not (0 < self.beta_start <= self.beta_end < 1):
-            raise ValueError(f"need 0 < beta_start <= beta_end < 1, got {self.beta_start}, {self.beta_end}")
-        if self.schedule not in ("linear", "cosine"):
-            raise ValueError(f"schedule must be 'linear' or 'cosine', got {self.schedule!r}")
-        if self.lr_decay not in ("steps", "none"):
-            raise ValueError(f"lr_decay must be 'steps' or 'none', got {self.lr_decay!r}")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            raise ValueError(f"grad_clip must be positive or None, got {self.grad_clip!r}")
+        check_config_fields(self, ("epochs", "hidden", "batch_size", "blas_threads"), ("lr",), flags=("progress",),
+                            seeds=("seed",), choices={"schedule": ("linear", "cosine"), "lr_decay": ("steps", "none")})
+        check_int("timesteps", self.timesteps, 1, MAX_T)
+        beta_start = check_number("beta_start", self.beta_start, 0, 1, low_open=True, high_open=True)
+        beta_end = check_number("beta_end", self.beta_end, 0, 1, low_open=True, high_open=True)
+        if beta_end < beta_start:
+            raise ValueError(f"beta_end must be >= beta_start = {beta_start:g}, got {beta_end:g}")
+        if self.grad_clip is not None:
+            check_positive("grad_clip", self.grad_clip)
 
     def make_schedule(self):
         if self.schedule == "cosine":
@@ -127,9 +130,7 @@ class History:
 
 def pad_batch(crystals):
     """Stack structures of different sizes: frac (S, N_max, 3) padded with zeros, mask (S, N_max)."""
-    crystals = list(crystals)
-    if not crystals or not all(isinstance(c, Crystal) for c in crystals):
-        raise TypeError("expected a non-empty list of Crystal objects")
+    crystals = check_crystal_list("crystals", crystals)
     n_max = max(c.n_atoms for c in crystals)
     frac = np.zeros((len(crystals), n_max, 3))                         # (S, N, 3)
     mask = np.zeros((len(crystals), n_max), dtype=bool)               # (S, N)
@@ -154,7 +155,9 @@ class DivergenceCheck:
     """
 
     def __init__(self, lr: float, factor: float = 100.0, window: int = 10):
-        self.lr, self.factor, self.window = lr, factor, window
+        self.lr = check_positive("lr", lr)
+        self.factor = check_number("factor", factor, 1, 1e12)
+        self.window = check_int("window", window, 1, 100_000)
         self.first, self.recent, self.step = None, [], 0
 
     def update(self, loss: float) -> None:
@@ -190,6 +193,9 @@ class _Growing:
 def epoch_batches(n: int, batch_size: int, rng):
     """Mini-batch indices, epoch after epoch: each epoch a fresh permutation of range(n) cut into full
     batches of ``batch_size`` (a remainder is left out, so every step sees the same number of rows)."""
+    n = check_int("n", n, 1, MAX_CONFIG_INT)
+    batch_size = check_int("batch_size", batch_size, 1, n)
+    check_rng("rng", rng)
     while True:
         order = rng.permutation(n)
         for k in range(0, n - batch_size + 1, batch_size):
@@ -225,13 +231,12 @@ def fit(step, model, config, callback=None, *, rng, max_steps: int | None = None
     max_steps = getattr(config, "max_steps", None) if max_steps is None else max_steps
     max_seconds = getattr(config, "max_seconds", np.inf)
     lr_decay, grad_clip = getattr(config, "lr_decay", "steps"), getattr(config, "grad_clip", None)
-    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
-        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+    max_steps = check_int("max_steps", max_steps, 1, MAX_CONFIG_INT)
+    steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch, 1, MAX_CONFIG_INT)
     if lr_decay not in LR_DECAYS or (lr_decay == "time" and not np.isfinite(max_seconds)):
         raise ValueError(f"lr_decay must be one of {LR_DECAYS} ('time' needs a finite max_seconds), "
                          f"got {lr_decay!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
+    check_rng("rng", rng)
     optimizer = Adam(model.parameters(), lr=config.lr)
     divergence = DivergenceCheck(config.lr)
     losses, seconds, records = _Growing(), _Growing(), {}

@@ -69,7 +69,7 @@ def test_load_cif_folder_errors_name_the_file(tmp_path):
     write_cif(binary_dataset()["CaF2"], tmp_path / "a.cif")
     with pytest.raises(ValueError, match=r"a.cif holds 12 atoms; at most max_atoms = 8"):
         load_cif_folder(tmp_path, max_atoms=8)                 # no file loads: always an error
-    with pytest.raises(ValueError, match="max_atoms must be a positive integer"):
+    with pytest.raises(ValueError, match=r"max_atoms must be an integer >= 1, got 0"):
         load_cif_folder(tmp_path, max_atoms=0)
     with pytest.raises(ValueError, match="on_error must be"):
         load_cif_folder(tmp_path, on_error="ignore")

@@ -99,7 +99,7 @@ def test_neighbour_pairs_validate_inputs():
     with pytest.raises(TypeError, match="crystal must be"):
         neighbour_pairs(np.zeros((2, 3)), 1.0)
     for bad in (0.0, -1.0, np.nan, np.inf):
-        with pytest.raises(ValueError, match="cutoff must be a positive"):
+        with pytest.raises(ValueError, match=r"cutoff must be a number in \(0, 100\]"):
             neighbour_pairs(prototype("fcc"), bad)
     with pytest.raises(TypeError, match="cutoff must be a number"):
         neighbour_pairs(prototype("fcc"), "3")
@@ -175,7 +175,7 @@ def test_brute_force_refuses_above_the_memory_budget():
     for bad in (0, -1.0, np.nan):
         with pytest.raises(ValueError, match="max_bytes must be"):
             brute_force_min_distance(crystal, max_bytes=bad)
-    with pytest.raises(TypeError, match="max_bytes must be a number"):
+    with pytest.raises(TypeError, match=r"max_bytes must be a finite number > 0, got str"):
         brute_force_min_distance(crystal, max_bytes="2 GB")
 
 
@@ -208,11 +208,11 @@ def test_time_call_measures_wall_clock(monkeypatch):
 
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(fn=42), TypeError, "fn must be a callable"),
-    (dict(repeats=0), ValueError, "repeats must be an integer >= 1, got 0"),
-    (dict(repeats=2.5), TypeError, "repeats must be an integer"),
+    (dict(repeats=0), ValueError, r"repeats must be an integer in 1\.\.10000, got 0"),
+    (dict(repeats=2.5), ValueError, r"repeats must be an integer .*\(a whole number\), got 2.5"),
     (dict(repeats=True), TypeError, "repeats must be an integer"),
-    (dict(warmup=-1), ValueError, "warmup must be an integer >= 0, got -1"),
-    (dict(number=0), ValueError, "number must be an integer >= 1"),
+    (dict(warmup=-1), ValueError, r"warmup must be an integer in 0\.\.10000, got -1"),
+    (dict(number=0), ValueError, r"number must be an integer in 1\.\.10000000, got 0"),
 ])
 def test_time_call_validates_arguments(kwargs, error, match):
     args = dict(fn=lambda: None) | kwargs
@@ -230,7 +230,7 @@ def test_scaling_sweep_times_each_size_and_fits():
     assert isinstance(sweep, Sweep) and made == [10, 100, 1000]
     assert len(sweep.timings) == 3 and sweep.medians.shape == (3,) and np.all(sweep.medians > 0)
     assert isinstance(sweep.fit(), PowerLawFit)
-    with pytest.raises(ValueError, match="sizes must be"):
+    with pytest.raises(ValueError, match="sizes must"):
         scaling_sweep(np.ones, np.sum, [10, -1])
     with pytest.raises(TypeError, match="make_input and fn must be callables"):
         scaling_sweep(np.ones, "sum", [10])
@@ -271,11 +271,11 @@ def test_fit_power_law_interval_has_its_stated_coverage():
 @pytest.mark.parametrize("sizes, times, kwargs, match", [
     ([1, 2], [1, 2], {}, "at least 3 points"),
     ([1, 2, 3], [1, 2], {}, "equal length"),
-    ([1, 2, 3], [1, -2, 3], {}, "times must be positive"),
-    ([0, 2, 3], [1, 2, 3], {}, "sizes must be positive"),
-    ([1, 2, 3], [1, np.nan, 3], {}, "times must be positive"),
+    ([1, 2, 3], [1, -2, 3], {}, r"times must hold numbers > 0, got values from -2 to 3"),
+    ([0, 2, 3], [1, 2, 3], {}, r"sizes must hold numbers > 0, got values from 0 to 3"),
+    ([1, 2, 3], [1, np.nan, 3], {}, "times contains NaN or infinite values"),
     ([5, 5, 5], [1, 2, 3], {}, "two different values"),
-    ([1, 2, 3], [1, 2, 3], dict(confidence=1.0), "confidence must lie"),
+    ([1, 2, 3], [1, 2, 3], dict(confidence=1.0), r"confidence must be a number in \(0, 1\), got 1.0"),
 ])
 def test_fit_power_law_validates(sizes, times, kwargs, match):
     with pytest.raises(ValueError, match=match):

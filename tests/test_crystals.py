@@ -53,7 +53,8 @@ def test_crystal_is_immutable():
     (dict(lattice=np.eye(3), frac_coords=[[np.nan, 0, 0]], numbers=[1]), "frac_coords contains NaN"),
     (dict(lattice=np.eye(3), frac_coords=[[0, 0, 0]], numbers=[0]), "1..118"),
     (dict(lattice=np.eye(3), frac_coords=[[0, 0, 0]], numbers=[119]), "1..118"),
-    (dict(lattice=np.eye(3), frac_coords=[[0, 0, 0]], numbers=[1.5]), "whole atomic numbers"),
+    (dict(lattice=np.eye(3), frac_coords=[[0, 0, 0]], numbers=[1.5]),
+     r"numbers must hold integers in 1..118 \(whole numbers\)"),
     (dict(lattice=np.eye(3), frac_coords=[[0, 0, 0], [0.5, 0.5, 0.5]], numbers=[1]), "numbers must have shape"),
 ])
 def test_bad_crystals_raise_clear_errors(kwargs, message):
@@ -67,9 +68,9 @@ def test_bad_types_raise_type_error():
 
 
 def test_prototype_bad_input():
-    with pytest.raises(ValueError, match="unknown prototype"):
+    with pytest.raises(ValueError, match=r"name must be one of \['sc', 'bcc', 'fcc', 'diamond'\], got 'hcp'"):
         prototype("hcp")
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match=r"a must be a number in \(0, 1000\], got -1.0"):
         prototype("fcc", a=-1.0)
 
 
@@ -149,15 +150,15 @@ def test_crystal_refuses_an_infinite_volume():
 @pytest.mark.parametrize("numbers", [True, [True], np.array([False, True])])
 def test_bool_is_not_an_atomic_number(numbers):
     n = np.size(numbers)
-    with pytest.raises(TypeError, match="numbers must be integer atomic numbers.*bool"):
+    with pytest.raises(TypeError, match="numbers must be an array of real numbers, got .*bool"):
         Crystal(np.eye(3) * 5, np.zeros((n, 3)) + np.arange(n)[:, None] * 0.5, numbers)
 
 
 @pytest.mark.parametrize("numbers", ["14", ["14"], [None]])
 def test_a_string_atomic_number_is_a_clear_type_error(numbers):
-    with pytest.raises(TypeError, match="numbers must be integer atomic numbers"):
+    with pytest.raises(TypeError, match="numbers must be an array of real numbers, got .*(str|None)"):
         Crystal(np.eye(3) * 5, [[0, 0, 0]], numbers)
-    with pytest.raises(TypeError, match="numbers must be integer atomic numbers"):
+    with pytest.raises(TypeError, match="number must be an integer in 1..118, got (str|NoneType)"):
         prototype("sc", number=numbers if np.ndim(numbers) == 0 else numbers[0])
 
 

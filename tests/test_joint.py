@@ -138,17 +138,17 @@ def test_bad_inputs_raise_clear_errors():
     rng = np.random.default_rng(6)
     model = small_model()
     x, lat, a, sigma, cond = inputs(rng)
-    with pytest.raises(ValueError, match=r"x must be finite fractional coordinates of shape \(B, N, 3\)"):
+    with pytest.raises(ValueError, match=r"x must have shape \(B, N, 3\), got \(2, 4, 2\)"):
         model.forward(x[..., :2], lat, a, sigma, cond)
-    with pytest.raises(ValueError, match=r"lat must be finite with shape \(2, 6\)"):
+    with pytest.raises(ValueError, match=r"lat must have shape \(2, 6\), got \(2, 3\)"):
         model.forward(x, lat[:, :3], a, sigma, cond)
-    with pytest.raises(ValueError, match=r"a must be finite with shape \(2, 4, 5\)"):
+    with pytest.raises(ValueError, match=r"a must have shape \(2, 4, 5\), got \(2, 4, 4\)"):
         model.forward(x, lat, a[..., :4], sigma, cond)
-    with pytest.raises(ValueError, match=r"cond must be finite with shape \(2, 8\)"):
+    with pytest.raises(ValueError, match=r"cond must have shape \(2, 8\), got \(2, 3\)"):
         model.forward(x, lat, a, sigma, cond[:, :3])
-    with pytest.raises(ValueError, match="sigma must be positive"):
+    with pytest.raises(ValueError, match=r"sigma must hold numbers > 0, got -1"):
         model.forward(x, lat, a, -1.0, cond)
-    with pytest.raises(ValueError, match="mask must be a bool array"):
+    with pytest.raises(ValueError, match="mask must mark at least one real atom in every structure"):
         model.forward(x, lat, a, sigma, cond, np.zeros((2, 4), dtype=bool))
     with pytest.raises(RuntimeError, match="before forward"):
         small_model().backward(np.zeros((2, 4, 3)), np.zeros((2, 6)), np.zeros((2, 4, 5)))
@@ -157,7 +157,7 @@ def test_bad_inputs_raise_clear_errors():
         model.backward(np.zeros((2, 4, 3)), np.zeros((2, 5)), np.zeros((2, 4, 5)))
     with pytest.raises(ValueError, match="vocab must be increasing atomic numbers"):
         JointDenoiser([8, 3], 4, [0] * 6, [1] * 6)
-    with pytest.raises(ValueError, match="lat_scale positive"):
+    with pytest.raises(ValueError, match=r"lat_scale must hold numbers > 0, got 0"):
         JointDenoiser([3, 8], 4, [0] * 6, [0] * 6)
 
 

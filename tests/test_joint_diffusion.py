@@ -58,8 +58,10 @@ def test_condition_vector(tiny):
         condition_vector(model, elements="Na,Xx")
     with pytest.raises(ValueError, match="in the model's vocabulary"):
         condition_vector(model, elements="Au")
-    with pytest.raises(ValueError, match="density must be a positive number"):
+    with pytest.raises(ValueError, match=r"density must hold numbers > 0, got -1"):
         condition_vector(model, density=-1.0)
+    with pytest.raises(TypeError, match=r"density must be an array of real numbers, got an array of strings"):
+        condition_vector(model, density="4")
 
 
 def test_guidance_zero_is_exactly_the_unconditional_model(tiny):
@@ -82,7 +84,7 @@ def test_guidance_zero_is_exactly_the_unconditional_model(tiny):
     su = sample_joint(model, 4, 3, np.random.default_rng(7), guidance=0.0, T=5)
     for c1, c2 in zip(s0, su):
         assert c1 == c2
-    with pytest.raises(ValueError, match="guidance must be a number >= 0"):
+    with pytest.raises(ValueError, match=r"guidance must be a number in \[0, 100\], got -1.0"):
         guided_outputs(model, x, z, a, sigma, cond, guidance=-1.0)
 
 
@@ -92,10 +94,10 @@ def test_sampler_output_and_bad_arguments(tiny):
     assert len(samples) == 2 and all(c.n_atoms == 3 for c in samples)
     assert lattices.shape == (5, 2, 3, 3) and frac.shape == (5, 2, 3, 3)
     assert all(set(c.numbers) <= set(model.vocab) for c in samples)
-    for kwargs, message in ((dict(n_atoms=1), "n_atoms must be an integer >= 2"),
-                            (dict(n_samples=0), "n_samples must be an integer >= 1"),
-                            (dict(temperature=0), "temperature must be a positive number"),
-                            (dict(guidance=-0.5), "guidance must be a number >= 0"),
+    for kwargs, message in ((dict(n_atoms=1), r"n_atoms must be an integer in 2\.\.1000, got 1"),
+                            (dict(n_samples=0), r"n_samples must be an integer in 1\.\."),
+                            (dict(temperature=0), r"temperature must be a number in \(0, 100\], got 0"),
+                            (dict(guidance=-0.5), r"guidance must be a number in \[0, 100\], got -0.5"),
                             (dict(elements="Na,Qq"), "unknown element symbol")):
         args = dict(n_atoms=3, n_samples=2, T=3) | kwargs
         with pytest.raises(ValueError, match=message):

@@ -121,19 +121,21 @@ def test_bad_inputs():
         model.forward(np.zeros((4, 3)), 0.1)
     with pytest.raises(ValueError, match="NaN"):
         model.forward(np.full((1, 2, 3), np.nan), 0.1)
-    with pytest.raises(ValueError, match="sigma must be a positive"):
+    with pytest.raises(ValueError, match=r"sigma must hold numbers > 0, got values from -1 to 0.1"):
         model.forward(np.zeros((2, 2, 3)), np.array([0.1, -1.0]))
-    with pytest.raises(ValueError, match="sigma must be a positive"):
+    with pytest.raises(ValueError, match=r"sigma must have shape \(\) or \(2,\), got \(3,\)"):
         model.forward(np.zeros((2, 2, 3)), np.array([0.1, 0.2, 0.3]))
-    with pytest.raises(ValueError, match="mask must be a bool array"):
+    with pytest.raises(ValueError, match=r"mask must have shape \(1, 2\), got \(1, 3\)"):
         model.forward(np.zeros((1, 2, 3)), 0.1, np.ones((1, 3), dtype=bool))
+    with pytest.raises(TypeError, match=r"mask must be a bool array of shape \(1, 2\), got an array of float64"):
+        model.forward(np.zeros((1, 2, 3)), 0.1, np.ones((1, 2)))
     with pytest.raises(ValueError, match="at least one real atom"):
         model.forward(np.zeros((1, 2, 3)), 0.1, np.zeros((1, 2), dtype=bool))
     with pytest.raises(ValueError, match="n_freq"):
         PairwiseDenoiser(n_freq=0)
     with pytest.raises(ValueError, match="hidden"):
         PairwiseDenoiser(hidden=1.5)
-    with pytest.raises(ValueError, match="sigma_min < sigma_max"):
+    with pytest.raises(ValueError, match=r"sigma_max must be > sigma_min = 0.5, got 0.1"):
         PairwiseDenoiser(sigma_min=0.5, sigma_max=0.1)
     with pytest.raises(RuntimeError, match="before forward"):
         PairwiseDenoiser(n_freq=1, hidden=2).backward(np.zeros((1, 2, 3)))

@@ -210,8 +210,10 @@ def test_bad_inputs_raise_clear_errors(validator):
         validator.correct_structure(c, step="big")
     with pytest.raises(ValueError, match="max_iterations"):
         validator.correct_structure(c, max_iterations=-1)
-    with pytest.raises(TypeError, match="max_iterations must be an integer"):
+    with pytest.raises(ValueError, match=r"max_iterations must be an integer in 0\.\.100000 \(a whole number\)"):
         validator.correct_structure(c, max_iterations=2.5)
+    with pytest.raises(TypeError, match=r"max_iterations must be an integer in 0\.\.100000, got NoneType"):
+        validator.correct_structure(c, max_iterations=None)
     with pytest.raises(ValueError, match="frac_coords contains NaN"):
         validator.check_minimum_distance_batch(np.full((2, 4, 3), np.nan), np.eye(3))
     for margin in (-0.1, 0.0, 0.5):  # must lie in (0, min_distance / 2]

@@ -70,7 +70,7 @@ def test_ddim_timesteps():
 @pytest.mark.parametrize("kwargs, err, message", [
     (dict(n_atoms=0), ValueError, "n_atoms"), (dict(n_samples=-1), ValueError, "n_samples"),
     (dict(lattice=np.zeros((3, 3))), ValueError, "lattice"), (dict(rng=0), TypeError, "rng"),
-    (dict(lattice=np.eye(3) * 1e120), ValueError, "lattice .*finite volume"),     # volume overflows to inf
+    (dict(lattice=np.eye(3) * 1e120), ValueError, "lattice is too large"),     # volume overflows to inf
 ])
 def test_sampler_bad_arguments(kwargs, err, message):
     config = TrainConfig(progress=False)

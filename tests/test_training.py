@@ -49,9 +49,9 @@ def test_padded_atoms_get_zero_prediction_and_do_not_change_loss():
 
 @pytest.mark.parametrize("call, err, message", [
     (lambda m: m.forward(np.zeros((2, 3)), 1), ValueError, r"x_t must have shape \(B, N, 3\)"),
-    (lambda m: m.forward(np.zeros((1, 2, 3)), 11), ValueError, r"t must lie in 0..T"),
+    (lambda m: m.forward(np.zeros((1, 2, 3)), 11), ValueError, r"t must hold integers in 0\.\.10, got 11"),
     (lambda m: m.forward(np.full((1, 2, 3), np.nan), 1), ValueError, "NaN"),
-    (lambda m: m.forward(np.zeros((1, 2, 3)), 1, np.ones((1, 3))), ValueError, "mask must have shape"),
+    (lambda m: m.forward(np.zeros((1, 2, 3)), 1, np.ones((1, 3), dtype=bool)), ValueError, "mask must have shape"),
     (lambda m: m.forward(np.zeros((1, 2, 3)), 1.5), ValueError, "integer"),
 ])
 def test_model_bad_input(call, err, message):

@@ -34,8 +34,10 @@ def test_quality_of_prototypes_and_random_positions():
     q = quality(uniform_samples(4, 30, np.random.default_rng(0)))
     assert q["expected"] == "fcc" and q["match"] == 0.0
     assert "uniform" in format_table([{"model": "uniform", **q}])
-    with pytest.raises(TypeError, match="non-empty list of Crystal"):
+    with pytest.raises(ValueError, match="samples is empty"):
         quality([])
+    with pytest.raises(TypeError, match=r"samples\[0\] must be a crystal_tutorial.crystals.Crystal"):
+        quality(["fcc"])
 
 
 def test_render_marginals():

@@ -49,7 +49,7 @@ def test_displace_moves_every_atom_by_exactly_the_distance(distance):
 
 
 def test_displace_rejects_bad_input():
-    with pytest.raises(ValueError, match="distance must be a non-negative number of Å"):
+    with pytest.raises(ValueError, match=r"distance must be a number in \[0, 100\], got -0.1"):
         displace(prototype("fcc"), -0.1, np.random.default_rng(0))
     with pytest.raises(TypeError, match="rng must be a np.random.Generator"):
         displace(prototype("fcc"), 0.1, 0)
@@ -71,7 +71,7 @@ def test_symmetry_scan():
     numbers, protos = symmetry_scan(moved, [0.01, 1.0])
     assert numbers[0] != 225 and protos == [None, "fcc"]
     for bad in ([], [0.1, -0.1], [[0.1]]):
-        with pytest.raises(ValueError, match="symprecs must be a 1D array of positive distances"):
+        with pytest.raises(ValueError, match="symprecs (is empty|must hold numbers in|must have shape)"):
             symmetry_scan(moved, bad)
 
 
@@ -106,13 +106,15 @@ def test_render_correction_on_a_valid_structure_and_a_custom_validator():
 
 @pytest.mark.parametrize("bad", [-1, 201, 2.5, True, None])
 def test_render_correction_rejects_bad_iterations(bad):
-    with pytest.raises(ValueError, match=r"max_iterations must be an integer in 0..200"):
+    error = TypeError if isinstance(bad, bool) or bad is None else ValueError  # wrong type, or out of range
+    with pytest.raises(error, match=r"max_iterations must be an integer in 0..200"):
         render_correction(CROWDED, bad, 0.1)
 
 
 @pytest.mark.parametrize("bad", [0.0, 0.005, 1.5, float("nan"), "0.1"])
 def test_render_correction_rejects_bad_step(bad):
-    with pytest.raises(ValueError, match=r"step must be a number in \[0.01, 1\]"):
+    error = TypeError if isinstance(bad, str) else ValueError
+    with pytest.raises(error, match=r"step must be a number in \[0.01, 1\]"):
         render_correction(CROWDED, 10, bad)
 
 
@@ -156,10 +158,10 @@ def test_render_symprec_jittered_fcc_needs_a_margin():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(name="hcp"), "name must be one of"),
-    (dict(displacement=-0.01), r"displacement must be a number in \[0, 0.5\] Å"),
-    (dict(displacement=0.6), r"displacement must be a number in \[0, 0.5\] Å"),
-    (dict(symprec=0.0), r"symprec must be a number in \[0.01, 1\] Å"),
-    (dict(symprec=1.5), r"symprec must be a number in \[0.01, 1\] Å"),
+    (dict(displacement=-0.01), r"displacement must be a number in \[0, 0.5\], got -0.01"),
+    (dict(displacement=0.6), r"displacement must be a number in \[0, 0.5\], got 0.6"),
+    (dict(symprec=0.0), r"symprec must be a number in \[0.01, 1\], got 0.0"),
+    (dict(symprec=1.5), r"symprec must be a number in \[0.01, 1\], got 1.5"),
     (dict(symprec=float("inf")), r"symprec must be a number"),
 ])
 def test_render_symprec_rejects_bad_values(kwargs, match):
@@ -179,7 +181,7 @@ def test_plot_bond_lengths():
 def test_plot_histograms_and_errors():
     ax = plot_histograms({"a": [1.0, 2.0, np.inf], "b": [1.5]}, "d (Å)", threshold=0.7).axes[0]
     assert ax.get_xlabel() == "d (Å)" and "threshold 0.7" in [t.get_text() for t in ax.get_legend().get_texts()]
-    with pytest.raises(ValueError, match="non-empty dict"):
+    with pytest.raises(ValueError, match="groups is empty"):
         plot_histograms({}, "x")
     with pytest.raises(ValueError, match="no finite values"):
         plot_histograms({"a": [np.inf]}, "x")

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..benchmark import MATCHER_SETTINGS, SAMPLERS, published_rows, records_csv, run_table, scores_from_csv, summarize
+from ..checks import SEED_MAX
 from ..cif import write_cif
 from ..cli.generate import _int_in
 from ..cli.runs import RunFolder, UsageError
@@ -30,7 +31,7 @@ def add_benchmark_arguments(parser):
     parser.add_argument("--n-test", type=_int_in(1, 10_000), default=100,
                         help="first N test structures (default 100; at most the split's size)")
     parser.add_argument("--k", type=_int_in(1, 100), default=1, help="predictions per structure (default 1)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=_int_in(0, SEED_MAX), default=0, help="random seed (default 0)")
     parser.add_argument("--weights", default="pretrained", help="a CSP checkpoint (checkpoint.save), or 'pretrained' (default)")
     parser.add_argument("--processes", type=_int_in(1, 64), default=None,
                         help="matching processes, at most the CPU cores (default 2, or 1 on one core)")

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import SEED_MAX, check_int, check_number, check_positive
 from ..cli.runs import (  # noqa: F401
     MAX_SAMPLES,
     RunFolder,
@@ -99,7 +100,7 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
     parser.add_argument("--n-samples", type=_int_in(1, MAX_SAMPLES), default=10, metavar="K",
                         help="structures to sample (in batches; a job that would need more than 1 GiB is "
                              "refused with the estimate); default 10")
-    parser.add_argument("--seed", type=_int_in(0, 2**63 - 1), default=0, metavar="S",
+    parser.add_argument("--seed", type=_int_in(0, SEED_MAX), default=0, metavar="S",
                         help="seed of the weights, training and sampling: the same command and seed write the "
                              "same files (apart from summary.json's \"timings\"); default 0")
     parser.add_argument("--out", required=True, metavar="DIR",
@@ -179,22 +180,19 @@ def _check_args(args):
         if model != "joint" and getattr(args, flag, None) is not None:
             _fail(f"--{flag} needs --model joint (the {model} model has no conditions), got --{flag} "
                   f"{getattr(args, flag)}")
-    for flag, low, high in (("n_atoms", 1, MAX_ATOMS), ("n_samples", 1, MAX_SAMPLES), ("seed", 0, 2**63 - 1)):
-        value = getattr(args, flag, None)
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-            _fail(f"--{flag.replace('_', '-')} must be an integer in {low}..{high}, got {value!r}")
-    ranges = {"lattice_a": LATTICE_A, "temperature": TEMPERATURE, "symprec": SYMPREC}
-    for name, (low, high) in ranges.items():
-        value = getattr(args, name, None)
-        if value is None and name == "symprec":
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            _fail(f"--{name.replace('_', '-')} must be a number in {low:g}..{high:g}, got {value!r}")
     steps, seconds = getattr(args, "train_steps", None), getattr(args, "train_seconds", None)
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1):
-        _fail(f"--train-steps must be a positive integer, got {steps!r}")
-    if seconds is not None and not (isinstance(seconds, (int, float)) and np.isfinite(seconds) and seconds > 0):
-        _fail(f"--train-seconds must be a positive number, got {seconds!r}")
+    try:  # the package's own checks, with the option's name: one wording for the API and the command line
+        for flag, low, high in (("n_atoms", 1, MAX_ATOMS), ("n_samples", 1, MAX_SAMPLES), ("seed", 0, SEED_MAX)):
+            check_int(f"--{flag.replace('_', '-')}", getattr(args, flag, None), low, high)
+        for name, (low, high) in {"lattice_a": LATTICE_A, "temperature": TEMPERATURE, "symprec": SYMPREC}.items():
+            if not (name == "symprec" and getattr(args, name, None) is None):
+                check_number(f"--{name.replace('_', '-')}", getattr(args, name, None), low, high)
+        if steps is not None:
+            check_int("--train-steps", steps, 1)
+        if seconds is not None:
+            check_positive("--train-seconds", seconds)
+    except (TypeError, ValueError) as exc:
+        _fail(str(exc))
     if args.weights is not None and (steps is not None or seconds is not None):
         _fail("give either --weights (load) or --train-steps/--train-seconds (train), not both")
     if str(getattr(args, "out", "")).strip() == "":

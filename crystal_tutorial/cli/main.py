@@ -26,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..checks import SEED_MAX
 from ..cli.generate import _int_in, _positive, add_generate_arguments, run_generate
 from ..cli.runs import RunFolder
 from ..course.grading import add_course_arguments, add_student_edition_arguments, run_course, run_student_edition
@@ -141,7 +142,7 @@ def add_demo(sub) -> None:
     demo.add_argument("--timesteps", type=_int_in(1, 10_000), default=100, help="diffusion steps T (default 100)")
     demo.add_argument("--lr", type=_positive, default=1e-3,
                       help="Adam learning rate (default 1e-3); a diverging loss stops the run with an error")
-    demo.add_argument("--seed", type=_int_in(0, 2**63 - 1), default=0, help="random seed (default 0)")
+    demo.add_argument("--seed", type=_int_in(0, SEED_MAX), default=0, help="random seed (default 0)")
     demo.add_argument("--out", default=None,
                       help="output folder, new or empty (default: a new demo_output-<time> folder)")
     demo.add_argument("--overwrite", action="store_true", help="replace --out if it holds an earlier finished run")

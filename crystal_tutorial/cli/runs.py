@@ -40,6 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..checks import check_choice, check_int
 from ..files import atomic_write_text
 
 try:  # POSIX: a run holds a lock on its temporary folder while its process lives
@@ -291,6 +292,8 @@ BASE_BYTES = {"pairwise": 128 * 2**20, "mlp": 128 * 2**20, "joint": 192 * 2**20}
 def sample_batch_size(model: str, n_atoms: int) -> int:
     """Structures sampled at once so that one batch needs at most BATCH_MEMORY (a fixed rule of the
     model and atom count, so the same command samples the same batches and writes the same bytes)."""
+    check_choice("model", model, tuple(BYTES_PER_PAIR))
+    n_atoms = check_int("n_atoms", n_atoms, 1, 10_000)  # generate allows 64; the rule holds far beyond
     return int(max(1, min(MAX_SAMPLES, BATCH_MEMORY // (BYTES_PER_PAIR[model] * n_atoms * n_atoms))))
 
 
@@ -300,6 +303,7 @@ def memory_estimate(model: str, n_atoms: int, n_samples: int) -> int:
     distance check. The rule, from the measured constants above:
     base_model + batch * c_model * N^2 + S * (4 kB + 3 kB * N) + 200 B * min(S N^2, 2^20).
     benchmarks/bench_memory.py measures the peak RSS of real runs against it (1.2-1.4x margin)."""
+    n_samples = check_int("n_samples", n_samples, 1, MAX_SAMPLES)
     batch = min(n_samples, sample_batch_size(model, n_atoms))
     return int(BASE_BYTES[model] + batch * BYTES_PER_PAIR[model] * n_atoms ** 2 + n_samples * (BYTES_PER_SAMPLE + BYTES_PER_ATOM * n_atoms)
                + min(n_samples * n_atoms ** 2, EVAL_CHUNK_PAIRS) * EVAL_BYTES_PER_PAIR)
@@ -316,6 +320,8 @@ def check_memory(model: str, n_atoms: int, n_samples: int) -> int:
 
 def sample_in_batches(sample, n_samples: int, batch: int, log=None) -> list:
     """``sample(k)`` returns k Crystals; call it for batches of at most ``batch`` until ``n_samples``."""
+    n_samples = check_int("n_samples", n_samples, 0, MAX_SAMPLES)
+    batch = check_int("batch", batch, 1, MAX_SAMPLES)
     out = []
     while len(out) < n_samples:
         out.extend(sample(min(batch, n_samples - len(out))))

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import check_number
+
 
 class Problem(Exception):
     """An answer that is unfinished or has the wrong form; ``check`` prints the message as it is."""
@@ -156,6 +158,7 @@ def check(name: str, answer, expected=None, *, rtol: float = 1e-6, atol: float =
     is. Prints and returns the verdict (never the expected value); ``None`` as answer means "not
     attempted yet". A NameError (a cell above has not run) says which section makes the name.
     """
+    rtol, atol = check_number("rtol", rtol, 0, 1), check_number("atol", atol, 0)
     if answer is None:
         verdict = Result(f"[ ] {name}: not attempted yet - replace None with your answer and re-run", None)
     else:
@@ -207,6 +210,8 @@ def measured_again(call, measure, rtol: float = 1e-9):
         check("08.5 ...", answer, test=measured_again(lambda f: f(8, 20, np.random.default_rng(0)),
                                                       lambda samples: quality(samples)["match"]))
     """
+    rtol = check_number("rtol", rtol, 0, 1)
+
     def test(given):
         if not (isinstance(given, (tuple, list)) and len(given) == 2 and callable(given[0])):
             raise Problem("the answer is (your function, what you measured), e.g. answer = (my_sampler, rate)")

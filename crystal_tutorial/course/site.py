@@ -40,6 +40,7 @@ from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import DottedObjectName, Type
 
+from ..checks import check_int
 from ..files import atomic_write_bytes, atomic_write_text
 
 POLL_SLICE = 0.1  # s: longest a lost zmq wake-up can delay a message
@@ -225,11 +226,10 @@ def execute_notebook(path, timeout: int = 300, reliable: bool = True, cwd=None, 
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError
 
+    timeout = check_int("timeout", timeout, 1, 100_000)  # seconds a cell may take
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"path: no notebook at {path}")
-    if not isinstance(timeout, int) or timeout < 1:
-        raise ValueError(f"timeout must be a positive integer number of seconds, got {timeout!r}")
     nb = read_notebook(path)
     started: dict[int, float] = {}
     cells: list[dict] = []
@@ -565,12 +565,11 @@ def build_site(out, notebooks_dir="notebooks", timeout: int = 300, log=print) ->
     """
     import platform
 
+    timeout = check_int("timeout", timeout, 1, 100_000)  # seconds a cell may take
     out, notebooks_dir = Path(out), Path(notebooks_dir)
     notebooks = sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
         raise FileNotFoundError(f"notebooks_dir: no NN_*.ipynb notebooks in {notebooks_dir}")
-    if not isinstance(timeout, int) or timeout < 1:
-        raise ValueError(f"timeout must be a positive integer number of seconds, got {timeout!r}")
     from ..cli.runs import RunFolder
     run = RunFolder(out, "site", overwrite=True, option="OUT")   # an earlier site (and nothing else) is replaced
     t_start = time.perf_counter()

@@ -7,11 +7,10 @@ largest site distance is within ``stol`` (``benchmark.summarize``). It only read
 """
 from __future__ import annotations
 
-from numbers import Real
-
 import numpy as np
 
-from ..benchmark import MATCHER_SETTINGS, summarize
+from ..benchmark import MATCHER_SETTINGS, check_scores, summarize
+from ..checks import check_int, check_number, describe
 
 STOL_RANGE = (0.05, float(MATCHER_SETTINGS["stol"]))  # below the scoring run's stol only
 
@@ -23,14 +22,14 @@ def render_table(scores: dict, k: int = 1, stol: float = STOL_RANGE[1], publishe
     Returns the matplotlib Figure.
     """
     import matplotlib.pyplot as plt
-    if not isinstance(scores, dict) or not scores:
-        raise ValueError("scores must be a non-empty dict {method: benchmark.score(...)}")
-    k_max = min(s["rms"].shape[1] for s in scores.values())
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= k_max:
-        raise ValueError(f"k must be an integer in 1..{k_max}, got {k!r}")
-    if isinstance(stol, bool) or not isinstance(stol, Real) or not STOL_RANGE[0] <= stol <= STOL_RANGE[1]:
-        raise ValueError(f"stol must be a number in [{STOL_RANGE[0]}, {STOL_RANGE[1]}], got {stol!r}")
-    rows = {name: summarize(s, k=int(k), stol=float(stol)) for name, s in scores.items()}
+    if not isinstance(scores, dict):
+        raise TypeError(f"scores must be a non-empty dict {{method: benchmark.score(...)}}, got {describe(scores)}")
+    if not scores:
+        raise ValueError("scores is empty; expected a dict {method: benchmark.score(...)}")
+    k_max = min(check_scores(f"scores[{name!r}]", s)["rms"].shape[1] for name, s in scores.items())
+    k = check_int("k", k, 1, k_max)
+    stol = check_number("stol", stol, *STOL_RANGE)
+    rows = {name: summarize(s, k=k, stol=stol) for name, s in scores.items()}
     key_rate, key_rmse = ("match_rate", "rmse") if k == 1 else (f"match_rate_best_of_{k}", f"rmse_best_of_{k}")
     names = list(rows) + list(published or {})
     rate = [rows[n][key_rate] for n in rows] + [v[0] for v in (published or {}).values()]

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import replace
-from numbers import Integral, Real
 
 import numpy as np
 
+from ..checks import check_bool, check_choice, check_instance, check_int, check_number, check_seed, describe
 from ..complexity import (
     BRUTE_FORCE_BYTES_PER_PAIR,
     PowerLawFit,
@@ -33,10 +33,8 @@ BRUTE_FORCE_LIVE_MAX = 700  # above this the slider predicts the brute force ins
 
 
 def _times(sweep: Sweep, statistic: str) -> np.ndarray:
-    if not isinstance(sweep, Sweep):
-        raise TypeError(f"sweep must be a complexity.Sweep (from scaling_sweep), got {type(sweep).__name__}")
-    if statistic not in STATISTICS:
-        raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
+    check_instance("sweep", sweep, Sweep, "from scaling_sweep")
+    check_choice("statistic", statistic, STATISTICS)
     return np.array([getattr(t, statistic) for t in sweep.timings])  # (K,) seconds
 
 
@@ -48,8 +46,7 @@ def interleaved_sweep(make_input, fn, sizes, rounds: int = 3, repeats: int = 1, 
     sizes several times spreads a burst over the sizes, and the fastest repeat of each size is
     then far more likely to be clean. Only the first round has a warm-up call.
     """
-    if isinstance(rounds, bool) or not isinstance(rounds, Integral) or rounds < 1:
-        raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}")
+    rounds = check_int("rounds", rounds, 1, 1000)
     sweeps = [scaling_sweep(make_input, fn, sizes, repeats, warmup=1 if r == 0 else 0, number=number)
               for r in range(rounds)]  # loop over rounds, each over all sizes
     pooled = tuple(Timing(np.concatenate([sw.timings[k].times for sw in sweeps]))  # (rounds * repeats,) each
@@ -71,7 +68,9 @@ def fit_sweep(sweep: Sweep, statistic: str = "min", confidence: float = 0.95, va
 
 
 def _named(fit: PowerLawFit, variable: str) -> PowerLawFit:
-    if not isinstance(variable, str) or not variable.strip():
+    if not isinstance(variable, str):
+        raise TypeError(f"variable must be a name such as 'N' or 'D', got {describe(variable)}")
+    if not variable.strip():
         raise ValueError(f"variable must be a non-empty name such as 'N' or 'D', got {variable!r}")
     return replace(fit, variable=variable.strip())
 
@@ -85,9 +84,11 @@ def _variable_of(xlabel: str) -> str:
 def window(sweep: Sweep, low: float, high: float) -> Sweep:
     """The part of ``sweep`` with ``low <= size <= high``: fit where the asymptotic term dominates."""
     _times(sweep, "min")  # validates sweep
+    low, high = check_number("low", low), check_number("high", high)
     keep = (sweep.sizes >= low) & (sweep.sizes <= high)  # (K,) bool
     if keep.sum() < 3:
-        raise ValueError(f"the window [{low}, {high}] holds {int(keep.sum())} sizes of {sweep.sizes.tolist()}; "
+        raise ValueError(f"the window [low, high] = [{low:g}, {high:g}] holds {int(keep.sum())} sizes of "
+                         f"{sweep.sizes.tolist()}; "
                          "a fit needs at least 3")
     return Sweep(sweep.sizes[keep], tuple(t for t, k in zip(sweep.timings, keep) if k))
 
@@ -115,8 +116,7 @@ def plot_sweep(ax, sweep: Sweep, claimed: float | None = None, label: str = "", 
     exponent (if given) is a dashed line through the middle of the data. Returns the fit, which
     prints with ``variable`` (default: the capital letter in ``xlabel``, e.g. "t ~ D^1.8").
     """
-    if claimed is not None and (isinstance(claimed, bool) or not isinstance(claimed, Real)):
-        raise TypeError(f"claimed must be a number (an exponent) or None, got {type(claimed).__name__}")
+    claimed = None if claimed is None else check_number("claimed", claimed, -100, 100)  # an exponent
     t = _times(sweep, statistic)  # (K,) seconds
     fit = _named(fit_power_law(sweep.sizes, t), _variable_of(xlabel) if variable is None else variable)
     n = np.asarray(sweep.sizes, dtype=float)  # (K,)
@@ -158,27 +158,18 @@ def summary_table(rows) -> str:
         if missing:
             raise ValueError(f"rows[{i}] lacks the keys {missing}; each row needs {keys}")
         fit = row["fit"]
-        if not isinstance(fit, PowerLawFit):
-            raise TypeError(f"rows[{i}]['fit'] must be a PowerLawFit, got {type(fit).__name__}")
+        check_instance(f"rows[{i}]['fit']", fit, PowerLawFit)
         lines.append(f"| {row['operation']} | {row['claimed']} | {row['variable']} | {row['exponent']:g} | "
                      f"{fit.exponent:.2f} [{fit.ci_low:.2f}, {fit.ci_high:.2f}] | {row['note']} |")
     return "\n".join(lines)
 
 
 # --- the slider: brute force against the cell list for one structure --------------------------------
-def _check_n_atoms(n_atoms):
-    lo, hi = N_ATOMS_RANGE
-    if isinstance(n_atoms, bool) or not isinstance(n_atoms, Integral) or not lo <= n_atoms <= hi:
-        raise ValueError(f"n_atoms must be an integer in {lo}..{hi}, got {n_atoms!r}")
-    return int(n_atoms)
-
-
 def random_gas(n_atoms: int, seed: int = 0, volume_per_atom: float = COPPER_VOLUME_PER_ATOM) -> Crystal:
     """``n_atoms`` copper atoms at uniformly random positions in a cube at copper's density."""
-    n_atoms = _check_n_atoms(n_atoms)
-    if not (isinstance(volume_per_atom, Real) and np.isfinite(volume_per_atom) and volume_per_atom > 0):
-        raise ValueError(f"volume_per_atom must be a positive number of Å^3, got {volume_per_atom!r}")
-    rng = np.random.default_rng(seed)
+    n_atoms = check_int("n_atoms", n_atoms, *N_ATOMS_RANGE)
+    volume_per_atom = check_number("volume_per_atom", volume_per_atom, 1, 1000)  # Å^3
+    rng = np.random.default_rng(check_seed("seed", seed))
     a = (n_atoms * volume_per_atom) ** (1 / 3)  # Å, cube edge
     return Crystal(np.eye(3) * a, rng.random((n_atoms, 3)), np.full(n_atoms, 29))
 
@@ -188,10 +179,9 @@ def jittered_supercell(reps, sigma: float = 0.2, seed: int = 0, a: float = 3.61)
     every atom moved by Gaussian noise of ``sigma`` Å along x, y and z (Cartesian, so the same
     noise along every axis whatever the supercell's shape)."""
     from ..crystals import prototype
-    if not (isinstance(sigma, Real) and np.isfinite(sigma) and sigma >= 0):
-        raise ValueError(f"sigma must be a non-negative number of Å, got {sigma!r}")
-    crystal = prototype("fcc", a=a, number=29).supercell(reps)
-    rng = np.random.default_rng(seed)
+    sigma = check_number("sigma", sigma, 0, 10)  # Å
+    crystal = prototype("fcc", a=check_number("a", a, 1, 100), number=29).supercell(reps)
+    rng = np.random.default_rng(check_seed("seed", seed))
     cart = crystal.cart_coords + rng.normal(0.0, sigma, (crystal.n_atoms, 3))  # (N, 3) Å
     return Crystal(crystal.lattice, cart @ np.linalg.inv(crystal.lattice), crystal.numbers)
 
@@ -203,6 +193,8 @@ def time_min_distance(n_atoms: int, seed: int = 0, repeats: int = 3, brute_force
     of ``repeats``; above 300 atoms the brute force runs once, and its entries are None when skipped).
     """
     from ..nn import blas_threads
+    repeats = check_int("repeats", repeats, 1, 100)
+    brute_force = check_bool("brute_force", brute_force)
     crystal = random_gas(n_atoms, seed)
     out = {"n_atoms": crystal.n_atoms, "d_cells": min_distance_cell_list(crystal), "d_brute": None, "t_brute": None}
     with blas_threads(1):  # small (N, 3) @ (3, 3) products: one BLAS thread, as in the notebook's sweeps
@@ -232,10 +224,11 @@ def render_min_distance_timing(n_atoms: int = 400, fits: dict | None = None, see
     ``fits`` maps "brute force" and "cell list" to PowerLawFits, drawn as lines. Returns a Figure.
     """
     from matplotlib.figure import Figure
-    n_atoms = _check_n_atoms(n_atoms)
+    n_atoms = check_int("n_atoms", n_atoms, *N_ATOMS_RANGE)
     fits = {} if fits is None else fits
     if not isinstance(fits, dict) or not all(isinstance(f, PowerLawFit) for f in fits.values()):
-        raise TypeError("fits must be a dict of name -> PowerLawFit, e.g. {'brute force': fit}")
+        raise TypeError(f"fits must be a dict of name -> PowerLawFit, e.g. {{'brute force': fit}}, "
+                        f"got {describe(fits)}")
     live = n_atoms <= BRUTE_FORCE_LIVE_MAX
     r = time_min_distance(n_atoms, seed, brute_force=live)
     if live and abs(r["d_brute"] - r["d_cells"]) > 1e-9:

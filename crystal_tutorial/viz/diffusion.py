@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..checks import check_choice, check_int, check_seed
 from ..crystals import PROTOTYPES, Crystal, prototype
 from ..diffusion import (
     cosine_schedule,
@@ -44,11 +45,6 @@ def _fixed_noise(proto: str, seed: int):
     return crystal, z
 
 
-def _check_choice(label, value, choices):
-    if value not in choices:
-        raise ValueError(f"{label} must be one of {list(choices)}, got {value!r}")
-
-
 def forward_noised(t: int, proto: str = "fcc", schedule: str = "linear", noise: str = "naive",
                    T: int = 100, seed: int = 0):
     """Noise N_COPIES copies of a prototype to step t with a fixed draw.
@@ -57,15 +53,13 @@ def forward_noised(t: int, proto: str = "fcc", schedule: str = "linear", noise: 
     (N_COPIES, N, 3) in [0, 1), the coordinates the histogram shows (centred x_t for "naive",
     wrapped fractional for "wrapped"), and ``info`` with alpha_bar, snr and sigma at t.
     """
-    _check_choice("prototype", proto, PROTOTYPES)
-    _check_choice("schedule", schedule, SCHEDULES)
-    _check_choice("noise", noise, NOISE_KINDS)
-    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or not 1 <= T <= 10_000:
-        raise ValueError(f"T must be an integer in 1..10000, got {T!r}")
-    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or not 0 <= t <= T:
-        raise ValueError(f"t must be an integer in 0..{T}, got {t!r}")
-    sched = _schedule(schedule, int(T))
-    crystal, z = _fixed_noise(proto, int(seed))
+    check_choice("prototype", proto, PROTOTYPES)
+    check_choice("schedule", schedule, SCHEDULES)
+    check_choice("noise", noise, NOISE_KINDS)
+    T = check_int("T", T, 1, 10_000)
+    t = check_int("t", t, 0, T)
+    sched = _schedule(schedule, T)
+    crystal, z = _fixed_noise(proto, check_seed("seed", seed))
     x0 = np.broadcast_to(crystal.frac_coords, z.shape)  # (C, N, 3)
     info = dict(alpha_bar=float(sched.alpha_bars[t]), snr=float(sched.snr[t]), sigma=None)
     if noise == "naive":

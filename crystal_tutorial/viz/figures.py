@@ -8,7 +8,19 @@ import itertools
 
 import numpy as np
 
+from ..checks import (
+    check_bool,
+    check_choice,
+    check_crystal,
+    check_int,
+    check_lattice,
+    check_number,
+    check_positive,
+    check_seed,
+)
 from ..crystals import Crystal
+
+GREY = (0.5, 0.5, 0.5)  # atoms beyond ASE's colour table (Z > 109)
 
 # The 12 edges of the unit cube, as pairs of corner indices into CUBE_CORNERS.
 CUBE_CORNERS = np.array(list(itertools.product((0, 1), repeat=3)), dtype=float)  # (8, 3)
@@ -19,19 +31,22 @@ CUBE_EDGES = [(i, j) for i in range(8) for j in range(i + 1, 8)
 def element_color(number: int) -> str:
     """Jmol colour of an element as a CSS ``rgb(...)`` string."""
     from ase.data.colors import jmol_colors
-    r, g, b = (np.clip(jmol_colors[int(number)], 0, 1) * 255).astype(int)
+    number = check_int("number", number, 1, 118)
+    rgb = jmol_colors[number] if number < len(jmol_colors) else GREY  # ASE's table stops at Z = 109
+    r, g, b = (np.clip(rgb, 0, 1) * 255).astype(int)
     return f"rgb({r},{g},{b})"
 
 
 def element_size(number: int, scale: float = 22.0) -> float:
     """Marker size (px) proportional to the covalent radius (ASE's data)."""
     from ase.data import covalent_radii
-    return float(scale * covalent_radii[int(number)])
+    number = check_int("number", number, 1, 118)
+    return float(check_positive("scale", scale, upper=1e4) * covalent_radii[number])
 
 
 def cell_edges(lattice) -> np.ndarray:
     """Cartesian line segments of the cell edges, (3 * 12, 3), with NaN rows separating segments."""
-    lattice = np.asarray(lattice, dtype=float)
+    lattice = check_lattice("lattice", lattice)  # (3, 3) Å
     corners = CUBE_CORNERS @ lattice  # (8, 3)
     segments = [np.vstack([corners[i], corners[j], [np.nan] * 3]) for i, j in CUBE_EDGES]
     return np.vstack(segments)
@@ -40,9 +55,11 @@ def cell_edges(lattice) -> np.ndarray:
 def image_coords(crystal: Crystal, supercell=(1, 1, 1), boundary_images: bool = False):
     """Fractional coordinates and numbers to draw: the supercell, plus (optionally) the periodic
     images that sit on the far faces and corners, so that a cubic cell looks complete."""
-    supercell = tuple(int(n) for n in supercell)
-    if len(supercell) != 3 or min(supercell) < 1 or max(supercell) > 6:
-        raise ValueError(f"supercell must be three integers in 1..6, got {supercell}")
+    check_crystal("crystal", crystal)
+    if np.ndim(supercell) != 1 or len(supercell) != 3:
+        raise ValueError(f"supercell must be three integers in 1..6, got {supercell!r}")
+    supercell = tuple(check_int(f"supercell[{i}]", n, 1, 6) for i, n in enumerate(supercell))
+    boundary_images = check_bool("boundary_images", boundary_images)
     frac = crystal.wrapped().frac_coords
     shifts = np.array(list(itertools.product(*[range(n + 1 if boundary_images else n) for n in supercell])),
                       dtype=float)  # (S, 3)
@@ -60,8 +77,9 @@ def plot_crystal(crystal: Crystal, supercell=(1, 1, 1), boundary_images: bool = 
     Returns a ``plotly.graph_objects.Figure``.
     """
     import plotly.graph_objects as go
-    if not isinstance(crystal, Crystal):
-        raise TypeError(f"plot_crystal expects a Crystal, got {type(crystal).__name__}")
+    check_crystal("crystal", crystal)
+    height = check_int("height", height, 100, 4000)  # px
+    marker_scale = check_positive("marker_scale", marker_scale, upper=1e4)
     frac, numbers = image_coords(crystal, supercell, boundary_images)
     cart = frac @ crystal.lattice  # (M, 3) Å
     fig = go.Figure() if fig is None else fig
@@ -91,8 +109,8 @@ def plot_crystal_mpl(crystal: Crystal, ax=None, supercell=(1, 1, 1), boundary_im
     import matplotlib.pyplot as plt
     from ase.data import chemical_symbols, covalent_radii
     from ase.data.colors import jmol_colors
-    if not isinstance(crystal, Crystal):
-        raise TypeError(f"plot_crystal_mpl expects a Crystal, got {type(crystal).__name__}")
+    check_crystal("crystal", crystal)
+    marker_scale = check_positive("marker_scale", marker_scale, upper=1e5)
     if ax is None:
         ax = plt.figure(figsize=(4.5, 4.5)).add_subplot(projection="3d")
     frac, numbers = image_coords(crystal, supercell, boundary_images)
@@ -123,12 +141,14 @@ def render_prototype_explorer(name: str = "fcc", a: float = 4.0, perturbation: f
 
     Returns a plotly figure titled with the nearest-neighbour distance and density.
     """
-    from ..crystals import jitter, prototype
+    from ..crystals import PROTOTYPES, jitter, prototype
     from ..pbc import min_distance
-    for key, value in (("a", a), ("perturbation", perturbation), ("supercell", supercell)):
-        lo, hi = EXPLORER_RANGES[key]
-        if not (np.isfinite(value) and lo <= value <= hi):
-            raise ValueError(f"{key} must lie in [{lo}, {hi}], got {value}")
+    check_choice("name", name, PROTOTYPES)
+    a = check_number("a", a, *EXPLORER_RANGES["a"])
+    perturbation = check_number("perturbation", perturbation, *EXPLORER_RANGES["perturbation"])
+    supercell = check_int("supercell", supercell, *EXPLORER_RANGES["supercell"])
+    number = check_int("number", number, 1, 118)
+    seed = check_seed("seed", seed)
     crystal = prototype(name, a=a, number=number)
     if perturbation > 0:
         crystal = jitter(crystal, perturbation, np.random.default_rng(seed))

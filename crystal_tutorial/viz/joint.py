@@ -13,10 +13,10 @@ unconditional model, w = 1 the conditional one. Ho & Salimans (2022, eq. 6) writ
 from __future__ import annotations
 
 import warnings
-from numbers import Real
 
 import numpy as np
 
+from ..checks import check_instance, check_int, check_number, check_seed
 from ..joint import JointDenoiser
 from ..joint_diffusion import JointConfig, training_set
 from ..joint_sampling import sample_joint
@@ -30,23 +30,6 @@ SAMPLES_RANGE = (1, 200)
 PHYSICAL_DENSITY = (0.5, 22.59)  # g/cm^3: below 0.5 no crystal of these elements; osmium, the densest element, 22.59
 
 
-def _check_number(name, value, low, high):
-    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value) or not low <= value <= high:
-        raise ValueError(f"{name} must be a number in [{low:g}, {high:g}], got {value!r}")
-    return float(value)
-
-
-def _check_int(name, value, low, high):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise ValueError(f"{name} must be an integer in {low}..{high}, got {value!r}")
-    return int(value)
-
-
-def _check_model(model):
-    if not isinstance(model, JointDenoiser):
-        raise TypeError(f"model must be a JointDenoiser (joint_diffusion.load_joint()), got {type(model).__name__}")
-
-
 def _calls(model, corrector_steps):
     """Network calls of one ``sample_joint`` run: one check, then (1 + corrector moves) per step."""
     return 1 + int(getattr(model, "T", None) or JointConfig.T) * (corrector_steps + 1)
@@ -58,6 +41,8 @@ def trained_density_range(n_atoms: int | None = None, strain: float = JointConfi
 
     Outside it, the density condition asks for something the model never saw: guidance extrapolates.
     """
+    n_atoms = None if n_atoms is None else check_int("n_atoms", n_atoms, 1, 1000)
+    strain = check_number("strain", strain, 0, 1)
     rho = np.array([c.density for c in training_set() if n_atoms is None or c.n_atoms == n_atoms])
     if rho.size == 0:
         raise ValueError(f"no training crystal has {n_atoms} atoms")
@@ -67,13 +52,14 @@ def trained_density_range(n_atoms: int | None = None, strain: float = JointConfi
 def guided_samples(model, guidance: float = 2.0, elements: str | None = "Na,Cl", n_atoms: int = 8,
                    n_samples: int = 3, seed: int = 0, corrector_steps: int = 5, progress=None) -> list:
     """The slow part of the guidance panel: ``n_samples`` samples guided with weight w towards ``elements``."""
-    _check_model(model)
-    w = _check_number("guidance", guidance, *GUIDANCE_RANGE)
-    n_atoms = _check_int("n_atoms", n_atoms, *ATOMS_RANGE)
-    n_samples = _check_int("n_samples", n_samples, 1, 6)
-    corrector_steps = _check_int("corrector_steps", corrector_steps, 0, 10)
+    check_instance("model", model, JointDenoiser, "joint_diffusion.load_joint()")
+    w = check_number("guidance", guidance, *GUIDANCE_RANGE)
+    n_atoms = check_int("n_atoms", n_atoms, *ATOMS_RANGE)
+    n_samples = check_int("n_samples", n_samples, 1, 6)
+    corrector_steps = check_int("corrector_steps", corrector_steps, 0, 10)
+    rng = np.random.default_rng(check_seed("seed", seed))
     counted = with_progress(model, progress, _calls(model, corrector_steps), "network calls (sampling)")
-    return sample_joint(counted, n_atoms, n_samples, np.random.default_rng(seed), elements=elements, guidance=w,
+    return sample_joint(counted, n_atoms, n_samples, rng, elements=elements, guidance=w,
                         corrector_steps=corrector_steps)
 
 
@@ -87,7 +73,7 @@ def render_guided(samples, guidance: float, elements: str | None = None):
     from plotly.subplots import make_subplots
 
     from ..viz.figures import plot_crystal
-    w = _check_number("guidance", guidance, *GUIDANCE_RANGE)
+    w = check_number("guidance", guidance, *GUIDANCE_RANGE)
     n = len(samples)
     fig = make_subplots(rows=1, cols=n, specs=[[{"type": "scene"}] * n],
                         subplot_titles=[f"{c.formula}, {c.density:.2f} g/cm³" for c in samples])
@@ -127,12 +113,13 @@ def render_guidance(model, guidance: float = 2.0, elements: str | None = "Na,Cl"
 def sample_densities(model, density=None, guidance: float = 1.0, n_atoms: int = 4, n_samples: int = 24,
                      seed: int = 0, corrector_steps: int = 5, progress=None) -> np.ndarray:
     """Densities (g/cm^3) of ``n_samples`` samples for a target ``density`` (None: unconditional)."""
-    _check_model(model)
-    n_atoms = _check_int("n_atoms", n_atoms, *ATOMS_RANGE)
-    n_samples = _check_int("n_samples", n_samples, *SAMPLES_RANGE)
-    corrector_steps = _check_int("corrector_steps", corrector_steps, 0, 10)
+    check_instance("model", model, JointDenoiser, "joint_diffusion.load_joint()")
+    n_atoms = check_int("n_atoms", n_atoms, *ATOMS_RANGE)
+    n_samples = check_int("n_samples", n_samples, *SAMPLES_RANGE)
+    corrector_steps = check_int("corrector_steps", corrector_steps, 0, 10)
+    rng = np.random.default_rng(check_seed("seed", seed))
     counted = with_progress(model, progress, _calls(model, corrector_steps), "network calls (sampling)")
-    samples = sample_joint(counted, n_atoms, n_samples, np.random.default_rng(seed), density=density,
+    samples = sample_joint(counted, n_atoms, n_samples, rng, density=density,
                            guidance=guidance if density is not None else 0.0, corrector_steps=corrector_steps)
     return np.array([c.density for c in samples])
 
@@ -145,10 +132,10 @@ def density_samples(model, density: float = 4.0, guidance: float = 1.0, n_atoms:
     ``render_density_result``. Warns (UserWarning) when D lies outside the densities the model saw in
     training for this atom count (``trained_density_range``): guidance then extrapolates.
     """
-    _check_model(model)
-    D = _check_number("density (g/cm^3)", density, *DENSITY_RANGE)
-    w = _check_number("guidance", guidance, *GUIDANCE_RANGE)
-    n_atoms = _check_int("n_atoms", n_atoms, *ATOMS_RANGE)
+    check_instance("model", model, JointDenoiser, "joint_diffusion.load_joint()")
+    D = check_number("density (g/cm^3)", density, *DENSITY_RANGE)
+    w = check_number("guidance", guidance, *GUIDANCE_RANGE)
+    n_atoms = check_int("n_atoms", n_atoms, *ATOMS_RANGE)
     trained = trained_density_range(n_atoms) if any(c.n_atoms == n_atoms for c in training_set()) else None
     if trained is not None and not trained[0] <= D <= trained[1]:
         warnings.warn(f"target density {D:g} g/cm³ is outside the range the model was trained on for {n_atoms} "
@@ -209,9 +196,9 @@ def render_density(model, density: float = 4.0, guidance: float = 2.0, n_atoms: 
     ``unconditional`` (optional array of densities) saves sampling them again for every call; None
     samples them (``n_samples``, seed + 1).
     """
-    _check_model(model)
-    n_samples = _check_int("n_samples", n_samples, 2, SAMPLES_RANGE[1])
-    corrector_steps = _check_int("corrector_steps", corrector_steps, 0, 10)
+    check_instance("model", model, JointDenoiser, "joint_diffusion.load_joint()")
+    n_samples = check_int("n_samples", n_samples, 2, SAMPLES_RANGE[1])
+    corrector_steps = check_int("corrector_steps", corrector_steps, 0, 10)
     state = density_samples(model, density, guidance, n_atoms, n_samples, seed, corrector_steps)
     if unconditional is None:
         unconditional = sample_densities(model, None, 0.0, n_atoms, n_samples, seed + 1, corrector_steps)

@@ -5,10 +5,9 @@ chosen optimiser; ``render_optimizer_race`` plots the loss curves of Adam, SGD a
 """
 from __future__ import annotations
 
-from numbers import Real
-
 import numpy as np
 
+from ..checks import check_array, check_bool, check_choice, check_int, check_number, check_seed
 from ..nn import MLP, _as_input, mse_loss
 from ..optim import SGD, Adam
 
@@ -24,27 +23,16 @@ DIVERGE_FACTOR = 10.0  # a run has diverged when its loss stays above 10x its st
 STEPS_RANGE = (1, 2000)  # optimiser steps: the render function's upper bound keeps a slider move short
 
 
-def _check_real(name, value, lo, hi):
-    if isinstance(value, bool) or not isinstance(value, Real) or not (np.isfinite(value) and lo <= value <= hi):
-        raise ValueError(f"{name} must be in [{lo:g}, {hi:g}], got {value!r}")
-    return float(value)
-
-
-def _check_int(name, value, lo, hi):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an int in [{lo}, {hi}], got {value!r}")
-    return int(value)
-
-
 def divergence_step(losses, factor: float = DIVERGE_FACTOR):
     """The step from which the loss stays above ``factor`` x its start until the end, or None.
 
     A large first step that the run recovers from is not divergence: only a loss that never comes
     back below ``factor * losses[0]`` is. ``losses`` (k,) finite values, ``losses[0]`` the start.
     """
-    losses = np.asarray(losses, dtype=float)                 # (k,)
-    if losses.ndim != 1 or losses.size == 0 or not np.all(np.isfinite(losses)):
-        raise ValueError(f"losses must be a non-empty 1D array of finite values, got shape {losses.shape}")
+    losses = check_array("losses", losses, ("k",))          # (k,)
+    factor = check_number("factor", factor, 1, 1e12)
+    if losses.size == 0:
+        raise ValueError("losses is empty; expected at least the starting loss")
     below = np.flatnonzero(losses <= factor * losses[0])     # steps at which the run was not diverged
     last_ok = below[-1]                                      # always exists: losses[0] <= factor * losses[0]
     return None if last_ok == losses.size - 1 else int(last_ok + 1)
@@ -65,15 +53,16 @@ def fit_toy_regression(optimizer: str = "adam", lr: float = 1e-2, beta1: float =
     it stays above ``DIVERGE_FACTOR`` x its start until the end of the run. A loss spike that the run
     recovers from is not divergence. ``steps`` is at most 2,000 (``STEPS_RANGE``).
     """
-    if optimizer not in ("adam", "sgd", "momentum"):
-        raise ValueError(f"optimizer must be 'adam', 'sgd' or 'momentum', got {optimizer!r}")
-    n_data = _check_int("n_data", n_data, 2, 4096)
-    hidden = _check_int("hidden", hidden, 1, 256)
-    batch_size = _check_int("batch_size", batch_size, 1, n_data)
-    steps = _check_int("steps", steps, *STEPS_RANGE)
-    lr = _check_real("lr", lr, 1e-8, 10.0)
-    beta1 = _check_real("beta1", beta1, 0.0, 0.999)
-    beta2 = _check_real("beta2", beta2, 0.0, 0.99999)
+    check_choice("optimizer", optimizer, ("adam", "sgd", "momentum"))
+    bias_correction = check_bool("bias_correction", bias_correction)
+    seed = check_seed("seed", seed)
+    n_data = check_int("n_data", n_data, 2, 4096)
+    hidden = check_int("hidden", hidden, 1, 256)
+    batch_size = check_int("batch_size", batch_size, 1, n_data)
+    steps = check_int("steps", steps, *STEPS_RANGE)
+    lr = check_number("lr", lr, 1e-8, 10.0)
+    beta1 = check_number("beta1", beta1, 0.0, 0.999)
+    beta2 = check_number("beta2", beta2, 0.0, 0.99999)
     rng = np.random.default_rng(seed)
     x = rng.random((n_data, 3))                              # (n, 3) fractional coordinates
     y = periodic_target(x)                                   # (n, 1)
@@ -112,11 +101,11 @@ def render_optimizer_race(lr: float = 1e-2, beta1: float = 0.9, beta2: float = 0
     with x where its divergence starts (``divergence_step``); the dotted line is the loss of
     predicting the mean of y, where a run whose ReLUs all died ends.
     """
-    for name, value, lo, hi in (("lr", lr, 1e-5, 1.0), ("beta1", beta1, 0.0, 0.999),
-                                ("beta2", beta2, 0.0, 0.99999), ("batch_size", batch_size, 1, 256)):
-        if isinstance(value, bool) or not (isinstance(value, Real) and lo <= value <= hi):
-            raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
-    steps = _check_int("steps", steps, 10, STEPS_RANGE[1])
+    lr = check_number("lr", lr, 1e-5, 1.0)
+    beta1 = check_number("beta1", beta1, 0.0, 0.999)
+    beta2 = check_number("beta2", beta2, 0.0, 0.99999)
+    batch_size = check_int("batch_size", batch_size, 1, 256)
+    steps = check_int("steps", steps, 10, STEPS_RANGE[1])
     from matplotlib.figure import Figure
     fig = Figure(figsize=(7, 3.6))
     ax = fig.add_subplot()

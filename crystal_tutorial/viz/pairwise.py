@@ -13,22 +13,24 @@ import copy
 
 import numpy as np
 
-from ..crystals import DEMO_LATTICE_A, Crystal
+from ..checks import (
+    check_array,
+    check_crystal_list,
+    check_int,
+    check_number,
+    check_positive,
+    check_rng,
+    check_seed,
+    describe,
+)
+from ..crystals import DEMO_LATTICE_A, MAX_LATTICE_A, Crystal
 from ..pbc import min_distance, pairwise_distances
+from ..physics import MAX_SYMPREC
 
 # Slider ranges, checked by the render functions (and used by the notebook to build the sliders).
 RANGES = {"n_freq": (1, 8), "hidden": (8, 96), "train_steps": (20, 3000), "temperature": (0.1, 2.0),
           "corrector_steps": (0, 6), "n_atoms": (2, 8), "n_samples": (1, 200), "n_steps": (10, 400)}
 EXPECTED = {1: "sc", 2: "bcc", 4: "fcc", 8: "diamond"}  # the demo prototype with that many atoms
-
-
-def _check(name, value, integer=False):
-    lo, hi = RANGES[name]
-    ok = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.integer, np.floating))
-    if isinstance(value, bool) or not ok or not (np.isfinite(value) and lo <= value <= hi):
-        kind = "an integer" if integer else "a number"
-        raise ValueError(f"{name} must be {kind} in [{lo}, {hi}], got {value!r}")
-    return int(value) if integer else float(value)
 
 
 # --- measurements ----------------------------------------------------------------------------------
@@ -41,8 +43,9 @@ def quality(samples, symprec: float = 0.25, min_distance_A: float = 0.7) -> dict
     uniqueness search), for the notebook's live table.
     """
     from ..physics import prototype_match
-    if not samples or not all(isinstance(c, Crystal) for c in samples):
-        raise TypeError("samples must be a non-empty list of Crystal objects")
+    samples = check_crystal_list("samples", samples)
+    symprec = check_positive("symprec", symprec, upper=MAX_SYMPREC)
+    min_distance_A = check_number("min_distance_A", min_distance_A, 0, 100)
     n_atoms = samples[0].n_atoms
     names = [prototype_match(c, symprec) for c in samples]
     d = np.array([min_distance(c.frac_coords, c.lattice) for c in samples])  # (n,) Å
@@ -56,7 +59,11 @@ def quality(samples, symprec: float = 0.25, min_distance_A: float = 0.7) -> dict
 
 def uniform_samples(n_atoms: int, n_samples: int, rng, a: float = DEMO_LATTICE_A, number: int = 14):
     """The baseline: every atom uniformly at random in the cubic cell of edge ``a`` Å."""
-    frac = rng.random((n_samples, n_atoms, 3))
+    n_atoms = check_int("n_atoms", n_atoms, 1, 1000)
+    n_samples = check_int("n_samples", n_samples, 1, 100_000 // n_atoms)
+    a = check_number("a", a, 0, MAX_LATTICE_A, low_open=True)
+    number = check_int("number", number, 1, 118)
+    frac = check_rng("rng", rng).random((n_samples, n_atoms, 3))  # (S, N, 3)
     return [Crystal(np.eye(3) * a, f, np.full(n_atoms, number)) for f in frac]
 
 
@@ -79,15 +86,17 @@ def render_marginals(coordinate_sets: dict, lattice_a: float = DEMO_LATTICE_A, b
     statement about pairs. Returns a matplotlib Figure.
     """
     from matplotlib.figure import Figure
+    if not isinstance(coordinate_sets, dict):
+        raise TypeError(f"coordinate_sets must be a dict {{label: frac (S, N, 3)}}, got {describe(coordinate_sets)}")
     if not coordinate_sets:
         raise ValueError("coordinate_sets is empty")
+    lattice_a = check_number("lattice_a", lattice_a, 0, MAX_LATTICE_A, low_open=True)
+    bins = check_int("bins", bins, 1, 1000)
     fig = Figure(figsize=(10, 3.4))
     ax1, ax2 = fig.subplots(1, 2)
     lattice = np.eye(3) * lattice_a
     for label, frac in coordinate_sets.items():
-        frac = np.asarray(frac, dtype=float)
-        if frac.ndim != 3 or frac.shape[-1] != 3:
-            raise ValueError(f"coordinate_sets[{label!r}] must have shape (S, N, 3), got {frac.shape}")
+        frac = check_array(f"coordinate_sets[{label!r}]", frac, ("S", "N", 3))
         ax1.hist(frac[..., 0].ravel() % 1.0, bins=bins, range=(0, 1), density=True, histtype="step", lw=1.6,
                  label=label)
         d = pairwise_distances(frac, lattice) + np.where(np.eye(frac.shape[1], dtype=bool), np.inf, 0)  # (S, N, N)
@@ -114,7 +123,8 @@ def with_progress(model, progress, total: int, text: str = "network calls"):
     if progress is None:
         return model
     if not callable(progress):
-        raise TypeError(f"progress must be callable(done, total, text) or None, got {type(progress).__name__}")
+        raise TypeError(f"progress must be callable(done, total, text) or None, got {describe(progress)}")
+    total = check_int("total", total, 0)
     counted, forward, calls = copy.copy(model), model.forward, [0]
 
     def forward_counted(*args, **kwargs):
@@ -136,15 +146,17 @@ def sample_set(model, n_atoms: int = 4, temperature: float = 0.5, corrector_step
     """
     from ..physics import prototype_match
     from ..torus import sample_torus
-    n_atoms = _check("n_atoms", n_atoms, integer=True)
-    temperature = _check("temperature", temperature)
-    corrector_steps = _check("corrector_steps", corrector_steps, integer=True)
-    n_samples = _check("n_samples", n_samples, integer=True)
-    n_steps = _check("n_steps", n_steps, integer=True)
+    n_atoms = check_int("n_atoms", n_atoms, *RANGES["n_atoms"])
+    temperature = check_number("temperature", temperature, *RANGES["temperature"])
+    corrector_steps = check_int("corrector_steps", corrector_steps, *RANGES["corrector_steps"])
+    n_samples = check_int("n_samples", n_samples, *RANGES["n_samples"])
+    n_steps = check_int("n_steps", n_steps, *RANGES["n_steps"])
     calls = n_steps * (corrector_steps + 1)                 # network calls of sample_torus
     samples = sample_torus(with_progress(model, progress, calls, "network calls (sampling)"), n_atoms, n_samples,
-                           np.random.default_rng(seed), temperature=temperature, corrector_steps=corrector_steps,
+                           np.random.default_rng(check_seed("seed", seed)), temperature=temperature,
+                           corrector_steps=corrector_steps,
                            n_steps=n_steps)
+    symprec = check_positive("symprec", symprec, upper=MAX_SYMPREC)
     names = [prototype_match(c, symprec) or "none" for c in samples]
     d = np.atleast_1d(min_distance(np.stack([c.frac_coords for c in samples]), samples[0].lattice))  # (S,) Å
     return {"samples": samples, "names": names, "d_min": d, "n_atoms": n_atoms, "temperature": temperature,
@@ -160,8 +172,7 @@ def render_sample_set(state: dict, index: int = 0):
     if not isinstance(state, dict) or "samples" not in state:
         raise TypeError("state must be the dict returned by sample_set")
     samples, names, n_samples = state["samples"], state["names"], len(state["samples"])
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < n_samples:
-        raise ValueError(f"index must be an integer in [0, {n_samples - 1}], got {index!r}")
+    index = check_int("index", index, 0, n_samples - 1)
     fig3d = plot_crystal(samples[index], height=380, title=(
         f"sample {index} of {n_samples}: {names[index]} at symprec {state['symprec']} Å, "
         f"d_min {state['d_min'][index]:.2f} Å"))
@@ -186,9 +197,8 @@ def render_samples(model, n_atoms: int = 4, temperature: float = 0.5, corrector_
     Returns (plotly figure titled with spglib's verdict, matplotlib bar chart of what spglib
     recognised in all samples). In a notebook, use the two parts, so the index slider reuses the samples.
     """
-    n_samples = _check("n_samples", n_samples, integer=True)
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < n_samples:
-        raise ValueError(f"index must be an integer in [0, {n_samples - 1}], got {index!r}")
+    n_samples = check_int("n_samples", n_samples, *RANGES["n_samples"])
+    index = check_int("index", index, 0, n_samples - 1)
     state = sample_set(model, n_atoms, temperature, corrector_steps, n_samples, seed, symprec, n_steps)
     return render_sample_set(state, index)
 
@@ -201,11 +211,8 @@ def render_reverse_process(trajectory, step: int, index: int = 0, lattice=None, 
     centred coordinates frac - 0.5.
     """
     from ..viz.sampling import render_reverse_step
-    trajectory = np.asarray(trajectory, dtype=float)
-    if trajectory.ndim != 4 or trajectory.shape[-1] != 3:
-        raise ValueError(f"trajectory must have shape (steps + 1, S, N, 3), got {trajectory.shape}")
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < trajectory.shape[1]:
-        raise ValueError(f"index must be an integer in [0, {trajectory.shape[1] - 1}], got {index!r}")
+    trajectory = check_array("trajectory", trajectory, ("steps + 1", "S", "N", 3))
+    index = check_int("index", index, 0, trajectory.shape[1] - 1)
     lattice = np.eye(3) * DEMO_LATTICE_A if lattice is None else lattice
     fig3d, fig = render_reverse_step(trajectory[:, index] - 0.5, step, lattice)
     if sigmas is not None:  # sigmas[step] is the noise level left after `step` steps
@@ -224,9 +231,9 @@ def train_run(n_freq: int = 4, hidden: int = 48, train_steps: int = 200, warm_st
     """
     from ..crystals import demo_dataset
     from ..torus import TorusConfig, load_model, train_torus
-    n_freq = _check("n_freq", n_freq, integer=True)
-    hidden = _check("hidden", hidden, integer=True)
-    train_steps = _check("train_steps", train_steps, integer=True)
+    n_freq = check_int("n_freq", n_freq, *RANGES["n_freq"])
+    hidden = check_int("hidden", hidden, *RANGES["hidden"])
+    train_steps = check_int("train_steps", train_steps, *RANGES["train_steps"])
     config = TorusConfig(n_freq=n_freq, hidden=hidden, max_steps=train_steps, seed=seed, progress=False,
                          max_seconds=3600.0)             # the step budget decides, not the wall clock
     model = config.build_model()
@@ -259,12 +266,12 @@ def render_training_result(state: dict, temperature: float = 0.5, n_atoms: int =
     from ..torus import sample_torus
     if not isinstance(state, dict) or "history" not in state:
         raise TypeError("state must be the dict returned by train_run")
-    temperature = _check("temperature", temperature)
-    n_atoms = _check("n_atoms", n_atoms, integer=True)
-    n_samples = _check("n_samples", n_samples, integer=True)
+    temperature = check_number("temperature", temperature, *RANGES["temperature"])
+    n_atoms = check_int("n_atoms", n_atoms, *RANGES["n_atoms"])
+    n_samples = check_int("n_samples", n_samples, *RANGES["n_samples"])
     model, history = state["model"], state["history"]
     samples = sample_torus(with_progress(model, progress, 100 * 5, "network calls (sampling)"), n_atoms, n_samples,
-                           np.random.default_rng(seed), temperature=temperature, n_steps=100)
+                           np.random.default_rng(check_seed("seed", seed)), temperature=temperature, n_steps=100)
     q = quality(samples)
     fig = Figure(figsize=(7, 3.2))
     ax = fig.subplots()
@@ -289,8 +296,8 @@ def render_training_run(n_freq: int = 4, hidden: int = 48, train_steps: int = 20
     """``render_training_result(train_run(...), ...)`` in one call: train for ``train_steps`` Adam steps
     (warm start from the shipped weights if the architecture matches), then sample ``n_samples``
     structures of ``n_atoms`` at temperature tau = ``temperature``. Returns a matplotlib Figure."""
-    temperature = _check("temperature", temperature)
-    n_atoms = _check("n_atoms", n_atoms, integer=True)
-    n_samples = _check("n_samples", n_samples, integer=True)
+    temperature = check_number("temperature", temperature, *RANGES["temperature"])
+    n_atoms = check_int("n_atoms", n_atoms, *RANGES["n_atoms"])
+    n_samples = check_int("n_samples", n_samples, *RANGES["n_samples"])
     state = train_run(n_freq, hidden, train_steps, warm_start, seed)
     return render_training_result(state, temperature, n_atoms, n_samples, seed)

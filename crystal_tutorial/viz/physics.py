@@ -14,47 +14,38 @@ spglib call instead of a whole scan.
 from __future__ import annotations
 
 from functools import lru_cache
-from numbers import Integral, Real
 
 import numpy as np
 
+from ..checks import (
+    check_array,
+    check_choice,
+    check_crystal,
+    check_instance,
+    check_int,
+    check_number,
+    check_rng,
+    check_seed,
+    describe,
+)
 from ..crystals import PROTOTYPES, Crystal, prototype
 from ..pbc import displacements, minimum_image, wrap
-from ..physics import PhysicsValidator, prototype_from_dataset, symmetry_dataset
+from ..physics import MAX_SYMPREC, PhysicsValidator, prototype_from_dataset, symmetry_dataset
 from ..viz.figures import plot_crystal
 
 CORRECTION_RANGES = {"max_iterations": (0, 200), "step": (0.01, 1.0)}  # the correction sliders
 SYMPREC_RANGES = {"displacement": (0.0, 0.5), "symprec": (0.01, 1.0)}  # Å, the symmetry sliders
 SCAN_SYMPRECS = np.geomspace(0.01, 1.0, 17)  # Å, the symprec axis of render_symprec's scan (17: a fast slider)
+MAX_DISPLACEMENT = 100.0  # Å: displacements and distance thresholds beyond this are not about atoms
 H2_BOND = 0.741  # Å, the shortest bond there is (H2 molecule, NIST CCCBDB experimental r_e)
-
-
-def _check_int(name, value, lo, hi):
-    if isinstance(value, bool) or not isinstance(value, Integral) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
-    return int(value)
-
-
-def _check_float(name, value, lo, hi, unit=""):
-    if isinstance(value, bool) or not isinstance(value, Real) or not (np.isfinite(value) and lo <= value <= hi):
-        raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}]{unit}, got {value!r}")
-    return float(value)
-
-
-def _check_crystal(value):
-    if not isinstance(value, Crystal):
-        raise TypeError(f"crystal must be a crystal_tutorial.crystals.Crystal, got {type(value).__name__}")
-    return value
 
 
 # --- structures ---------------------------------------------------------------------------------
 def displace(crystal: Crystal, distance: float, rng: np.random.Generator) -> Crystal:
     """``crystal`` with every atom moved by exactly ``distance`` Å in a uniformly random direction."""
-    _check_crystal(crystal)
-    if isinstance(distance, bool) or not isinstance(distance, Real) or not (np.isfinite(distance) and distance >= 0):
-        raise ValueError(f"distance must be a non-negative number of Å, got {distance!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
+    check_crystal("crystal", crystal)
+    distance = check_number("distance", distance, 0, MAX_DISPLACEMENT)  # Å
+    check_rng("rng", rng)
     u = rng.standard_normal((crystal.n_atoms, 3))  # (N, 3) isotropic directions
     u *= distance / np.maximum(np.linalg.norm(u, axis=1, keepdims=True), 1e-300)  # (N, 3) Å, length `distance`
     frac = crystal.frac_coords + u @ np.linalg.inv(crystal.lattice)  # dr -> df = dr @ L^-1
@@ -63,17 +54,19 @@ def displace(crystal: Crystal, distance: float, rng: np.random.Generator) -> Cry
 
 def violating_pairs(crystal: Crystal, min_distance: float = 0.7):
     """Pairs closer than ``min_distance`` Å: (P, 2) indices i < j and (P, 3) minimum-image vectors r_j - r_i (Å)."""
+    check_crystal("crystal", crystal)
     vec, d = minimum_image(displacements(crystal.frac_coords), crystal.lattice)  # (N, N, 3), (N, N)
+    min_distance = check_number("min_distance", min_distance, 0, MAX_DISPLACEMENT)  # Å
     i, j = np.nonzero(np.triu(d < min_distance, k=1))  # (P,), (P,) upper triangle: each pair once
     return np.stack([i, j], axis=1), vec[i, j]
 
 
 def symmetry_scan(crystal: Crystal, symprecs=SCAN_SYMPRECS):
     """Space group number (0 where spglib fails) and prototype (or None) at each ``symprec`` (Å)."""
-    _check_crystal(crystal)
-    symprecs = np.asarray(symprecs, dtype=float)
-    if symprecs.ndim != 1 or symprecs.size == 0 or not np.all(np.isfinite(symprecs) & (symprecs > 0)):
-        raise ValueError(f"symprecs must be a 1D array of positive distances in Å, got {symprecs!r}")
+    check_crystal("crystal", crystal)
+    symprecs = check_array("symprecs", symprecs, ("K",), low=0, low_open=True, high=MAX_SYMPREC)  # (K,) Å
+    if symprecs.size == 0:
+        raise ValueError("symprecs is empty; expected at least one tolerance in Å")
     datasets = [symmetry_dataset(crystal, float(s)) for s in symprecs]  # one spglib call per tolerance
     numbers = np.array([0 if ds is None else int(ds.number) for ds in datasets])  # (K,)
     return numbers, [prototype_from_dataset(ds) for ds in datasets]
@@ -111,12 +104,12 @@ def render_correction(crystal: Crystal, max_iterations: int = 20, step: float = 
     far the atoms moved (RMS, minimum image), the price of the correction.
     """
     import matplotlib.pyplot as plt
-    _check_crystal(crystal)
-    max_iterations = _check_int("max_iterations", max_iterations, *CORRECTION_RANGES["max_iterations"])
-    step = _check_float("step", step, *CORRECTION_RANGES["step"])
+    check_crystal("crystal", crystal)
+    max_iterations = check_int("max_iterations", max_iterations, *CORRECTION_RANGES["max_iterations"])
+    step = check_number("step", step, *CORRECTION_RANGES["step"])
     validator = PhysicsValidator() if validator is None else validator
-    if not isinstance(validator, PhysicsValidator):
-        raise TypeError(f"validator must be a PhysicsValidator or None, got {type(validator).__name__}")
+    check_instance("validator", validator, PhysicsValidator)
+    height = check_int("height", height, 100, 4000)  # px
     result = validator.correct_structure(crystal, max_iterations=max_iterations, step=step)
     _, moved = minimum_image(result.crystal.frac_coords - wrap(crystal.frac_coords), crystal.lattice)  # (N,) Å
     rms = float(np.sqrt(np.mean(moved ** 2)))
@@ -167,11 +160,12 @@ def render_symprec(name: str = "fcc", displacement: float = 0.05, symprec: float
     with ``symprec`` and the displacement marked). Both distances are in Å.
     """
     import matplotlib.pyplot as plt
-    if name not in PROTOTYPES:
-        raise ValueError(f"name must be one of {list(PROTOTYPES)}, got {name!r}")
-    displacement = _check_float("displacement", displacement, *SYMPREC_RANGES["displacement"], " Å")
-    symprec = _check_float("symprec", symprec, *SYMPREC_RANGES["symprec"], " Å")
-    crystal, numbers, protos = _displaced_scan(name, displacement, int(seed))
+    check_choice("name", name, PROTOTYPES)
+    seed = check_seed("seed", seed)
+    height = check_int("height", height, 100, 4000)  # px
+    displacement = check_number("displacement", displacement, *SYMPREC_RANGES["displacement"])
+    symprec = check_number("symprec", symprec, *SYMPREC_RANGES["symprec"])
+    crystal, numbers, protos = _displaced_scan(name, displacement, seed)
     ds = symmetry_dataset(crystal, symprec)
     found = "spglib failed" if ds is None else f"space group {ds.number} ({ds.international})"
     match = prototype_from_dataset(ds)
@@ -205,6 +199,11 @@ def plot_bond_lengths(reference=None, min_distance: float = 0.7, z_max: int = 86
     from ase.data import chemical_symbols, covalent_radii
 
     from ..pbc import min_distance as d_min
+    z_max = check_int("z_max", z_max, 1, len(covalent_radii) - 1)  # ASE has radii up to Z = 118
+    min_distance = check_number("min_distance", min_distance, 0, MAX_DISPLACEMENT)  # Å
+    if reference is not None and (not isinstance(reference, dict)
+                                  or not all(isinstance(c, Crystal) for c in reference.values())):
+        raise TypeError(f"reference must be a dict {{symbol: Crystal}} or None, got {describe(reference)}")
     z = np.arange(1, z_max + 1)
     fig, ax = plt.subplots(figsize=(8, 3.4))
     ax.plot(z, 2 * covalent_radii[z], ".", color="tab:blue", label="2 x covalent radius (ASE)")
@@ -233,17 +232,22 @@ def plot_histograms(groups: dict, xlabel: str, title: str = "", threshold: float
     """Overlaid step histograms of ``groups`` ({label: values}), infinite values dropped, and an
     optional vertical line at ``threshold``."""
     import matplotlib.pyplot as plt
-    if not isinstance(groups, dict) or not groups:
-        raise ValueError("groups must be a non-empty dict {label: values}")
-    finite = {k: np.asarray(v, dtype=float)[np.isfinite(v)] for k, v in groups.items()}
+    if not isinstance(groups, dict):
+        raise TypeError(f"groups must be a non-empty dict {{label: values}}, got {describe(groups)}")
+    if not groups:
+        raise ValueError("groups is empty; expected a dict {label: values}")
+    finite = {k: (lambda a: a[np.isfinite(a)])(check_array(f"groups[{k!r}]", v, ("n",), finite=False))
+              for k, v in groups.items()}  # label -> (n,) finite values
     everything = np.concatenate(list(finite.values()))
     if everything.size == 0:
         raise ValueError("groups hold no finite values to plot")
+    bins = check_int("bins", bins, 1, 1000) if np.ndim(bins) == 0 else check_array("bins", bins, ("K",))
     edges = np.histogram_bin_edges(everything, bins=bins)
     fig, ax = plt.subplots(figsize=(7, 3))
     for label, values in finite.items():
         ax.hist(values, bins=edges, histtype="step", lw=1.8, label=f"{label} ({values.size})")
     if threshold is not None:
+        threshold = check_number("threshold", threshold)
         ax.axvline(threshold, color="red", ls="--", lw=1,
                    label=f"threshold {threshold:g}" if threshold_label is None else threshold_label)
     ax.set_xlabel(xlabel)

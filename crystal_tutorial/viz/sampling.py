@@ -8,23 +8,18 @@ import time
 
 import numpy as np
 
+from ..checks import check_array, check_instance, check_int, check_lattice, check_number, check_seed
 from ..crystals import Crystal
-from ..diffusion import from_centered
+from ..diffusion import MAX_T, Schedule, from_centered
 from ..pbc import min_distance
 from ..viz.figures import plot_crystal
-
-
-def _check_int(name, value, lo, hi):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
-    return int(value)
 
 
 # --- notebook 04 ----------------------------------------------------------------------------------
 def running_mean(values, window: int) -> np.ndarray:
     """Mean of the last ``window`` values at every position (fewer at the start): smooths a noisy loss."""
-    values = np.asarray(values, dtype=float)
-    window = _check_int("window", window, 1, max(1, len(values)))
+    values = check_array("values", values, ("k",))  # (k,)
+    window = check_int("window", window, 1, max(1, len(values)))
     c = np.cumsum(np.insert(values, 0, 0.0))
     lo = np.maximum(np.arange(1, len(values) + 1) - window, 0)
     return (c[1:] - c[lo]) / (np.arange(1, len(values) + 1) - lo)
@@ -55,7 +50,8 @@ def render_loss_curves(runs, title: str = "Training loss"):
 def render_loss_by_timestep(history, T: int, n_buckets: int = 10):
     """Bar chart of the mean training loss in ``n_buckets`` ranges of t: which noise levels are hard?"""
     import matplotlib.pyplot as plt
-    n_buckets = _check_int("n_buckets", n_buckets, 1, T)
+    T = check_int("T", T, 1, MAX_T)
+    n_buckets = check_int("n_buckets", n_buckets, 1, T)
     edges, means = history.loss_by_timestep(n_buckets, T)
     fig, ax = plt.subplots(figsize=(7, 3.2))
     ax.bar(0.5 * (edges[:-1] + edges[1:]), means, width=np.diff(edges) * 0.9, color="tab:blue")
@@ -69,9 +65,7 @@ def render_loss_by_timestep(history, T: int, n_buckets: int = 10):
 # --- notebook 05 ----------------------------------------------------------------------------------
 def trajectory_min_distances(trajectory, lattice) -> np.ndarray:
     """d_min (Å) of every recorded step of one sample: trajectory (steps + 1, N, 3) centred -> (steps + 1,)."""
-    trajectory = np.asarray(trajectory, dtype=float)
-    if trajectory.ndim != 3 or trajectory.shape[-1] != 3:
-        raise ValueError(f"trajectory must have shape (steps + 1, N, 3) for one sample, got {trajectory.shape}")
+    trajectory = check_array("trajectory", trajectory, ("steps + 1", "N", 3))  # one sample
     return np.atleast_1d(min_distance(from_centered(trajectory), lattice))
 
 
@@ -82,10 +76,13 @@ def render_reverse_step(trajectory, step: int, lattice, d_mins=None, number: int
     (plotly 3D figure, matplotlib figure of d_min against the step with the current step marked).
     """
     import matplotlib.pyplot as plt
-    trajectory = np.asarray(trajectory, dtype=float)
+    trajectory = check_array("trajectory", trajectory, ("steps + 1", "N", 3))  # one sample
     n_steps = trajectory.shape[0] - 1
-    step = _check_int("step", step, 0, n_steps)
-    d_mins = trajectory_min_distances(trajectory, lattice) if d_mins is None else np.asarray(d_mins)
+    step = check_int("step", step, 0, n_steps)
+    number = check_int("number", number, 1, 118)
+    threshold = check_number("threshold", threshold, 0, 100)  # Å
+    d_mins = (trajectory_min_distances(trajectory, lattice) if d_mins is None
+              else check_array("d_mins", d_mins, (n_steps + 1,), finite=False))  # (steps + 1,) Å
     crystal = Crystal(lattice, from_centered(trajectory[step]), np.full(trajectory.shape[1], number))
     fig3d = plot_crystal(crystal, boundary_images=False, height=360,
                          title=f"after {step} of {n_steps} denoising steps: d_min = {d_mins[step]:.2f} Å")
@@ -106,10 +103,13 @@ def render_ddim(model, schedule, steps: int, n_samples: int = 50, seed: int = 0,
     import matplotlib.pyplot as plt
 
     from ..sampling import sample_ddim
-    steps = _check_int("steps", steps, 1, schedule.T)
-    n_samples = _check_int("n_samples", n_samples, 1, 1000)   # upper bounds: a slider move stays short
-    n_atoms = _check_int("n_atoms", n_atoms, 1, 64)
-    lattice = np.eye(3) * 5.0 if lattice is None else np.asarray(lattice, dtype=float)
+    check_instance("schedule", schedule, Schedule, "e.g. diffusion.linear_schedule(100)")
+    steps = check_int("steps", steps, 1, schedule.T)
+    seed = check_seed("seed", seed)
+    threshold = check_number("threshold", threshold, 0, 100)  # Å
+    n_samples = check_int("n_samples", n_samples, 1, 1000)   # upper bounds: a slider move stays short
+    n_atoms = check_int("n_atoms", n_atoms, 1, 64)
+    lattice = np.eye(3) * 5.0 if lattice is None else check_lattice("lattice", lattice)  # (3, 3) Å
     start = time.perf_counter()
     samples = sample_ddim(model, schedule, n_atoms, lattice, n_samples, np.random.default_rng(seed), steps=steps)
     seconds = time.perf_counter() - start
@@ -117,7 +117,8 @@ def render_ddim(model, schedule, steps: int, n_samples: int = 50, seed: int = 0,
     fig3d = plot_crystal(samples[0], boundary_images=False, height=340,
                          title=f"DDIM, {steps} steps: sample 0 (d_min {d[0]:.2f} Å)")
     fig, ax = plt.subplots(figsize=(5, 2.6))
-    ax.hist(d, bins=np.linspace(0, lattice[0, 0], 26), color="tab:green")
+    top = max(np.linalg.norm(lattice, axis=1).min(), float(d.max()))  # d_min <= the shortest lattice vector
+    ax.hist(d, bins=np.linspace(0, top, 26), color="tab:green")  # any handedness: lengths, not lattice[0, 0]
     ax.axvline(threshold, color="tab:red", ls="--", lw=1)
     ax.set_xlabel("d_min (Å)")
     ax.set_ylabel("samples")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ipywidgets as W
 
+from ..checks import check_int
+
 
 def _show(result):
     import matplotlib.pyplot as plt
@@ -53,8 +55,10 @@ def panel(render, controls: dict, layout: str = "vertical", continuous: bool = F
 
 def play_slider(max_value: int, value: int = 0, description: str = "t", interval_ms: int = 150, step: int = 1):
     """An ``IntSlider`` 0..max_value linked to a ``Play`` button; returns ``(slider, HBox(play, slider))``."""
-    if max_value < 1:
-        raise ValueError(f"max_value must be at least 1, got {max_value}")
+    max_value = check_int("max_value", max_value, 1, 1_000_000)
+    value = check_int("value", value, 0, max_value)
+    interval_ms = check_int("interval_ms", interval_ms, 1, 60_000)
+    step = check_int("step", step, 1, max_value)
     slider = W.IntSlider(value=value, min=0, max=max_value, step=step, description=description,
                          continuous_update=False)
     play = W.Play(value=value, min=0, max=max_value, step=step, interval=interval_ms, description="play")
@@ -73,7 +77,7 @@ class Progress:
         self.bar = W.IntProgress(value=0, min=0, max=1, description=description, bar_style="info")
         self.label = W.Label("")
         self.box = W.HBox([self.bar, self.label])
-        self._redraws, self._last = max(1, int(redraws)), -1
+        self._redraws, self._last = check_int("redraws", redraws, 1, 100_000), -1
 
     def __call__(self, done: int, total: int, text: str = "") -> None:
         total = max(1, int(total))
@@ -192,8 +196,7 @@ def live_loss_plot(every: int = 10, title: str = "training loss (live)"):
     callback signature of ``training.fit``, ``callback(step, history)``, so it follows any model's training.
     """
     import matplotlib.pyplot as plt
-    if not isinstance(every, int) or every < 1:
-        raise ValueError(f"every must be a positive integer, got {every!r}")
+    every = check_int("every", every, 1, 1_000_000)
     output = W.Output()
 
     def callback(step, history):
