@@ -49,7 +49,7 @@ def markdown_tables(reports: list[dict]) -> str:
     """The instructor guide's tables: per notebook run time, long cells, kernel memory, panel CPU; per section times."""
     ok = [r for r in reports if "error" not in r]
     lines = [
-        "| notebook | run (s) | cells over 3 s (section: s) | kernel RSS after run (MB) | kernel CPU per panel redraw |",
+        "| notebook | run (s) | cells over 3 s (section: s) | kernel RSS after run (MB) | kernel CPU per panel redraw |",  # noqa: E501
         "|---|---|---|---|---|",
     ]
     for r in ok:
@@ -60,7 +60,7 @@ def markdown_tables(reports: list[dict]) -> str:
         long = "; ".join(f"{name[:48]}: {len(t)} cell{'s' * (len(t) > 1)}, {sum(t):.0f} s" for name, t in slow.items())
         panels = "; ".join(f"`{n}` ({p['kind']}) {p['cpu_s']:.2f} s" for n, p in r.get("panels", {}).items())
         lines.append(
-            f"| {r['notebook'][:2]} | {r['seconds']:.0f} | {long or '-'} | {r.get('rss_mb', float('nan')):.0f} | {panels or '-'} |"
+            f"| {r['notebook'][:2]} | {r['seconds']:.0f} | {long or '-'} | {r.get('rss_mb', float('nan')):.0f} | {panels or '-'} |"  # noqa: E501
         )
     lines += ["", "| notebook | seconds per section (wall time of its cells) |", "|---|---|"]
     for r in ok:

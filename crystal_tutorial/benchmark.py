@@ -162,7 +162,7 @@ def score(predictions, targets, settings: dict | None = None, processes: int = 2
         rows = map_in_processes(_score_row, jobs, processes, chunksize=max(1, len(jobs) // (8 * processes)),
                                 name="scoring worker")
     return {"rms": np.array([r[0] for r in rows], dtype=float), "valid": np.array([r[1] for r in rows], dtype=bool),
-            "target_valid": np.array([r[2] for r in rows], dtype=bool), "dmax": np.array([r[3] for r in rows], dtype=float)}
+            "target_valid": np.array([r[2] for r in rows], dtype=bool), "dmax": np.array([r[3] for r in rows], dtype=float)}  # noqa: E501
 
 
 def check_scores(name: str, scores) -> dict:
@@ -174,8 +174,14 @@ def check_scores(name: str, scores) -> dict:
         raise ValueError(f"{name} must be the dict that benchmark.score returns; it lacks {missing}")
     shapes = {key: np.shape(scores[key]) for key in SCORE_KEYS}
     n_k = shapes["rms"]
-    if (len(n_k) != 2 or n_k[0] < 1 or n_k[1] < 1 or shapes["dmax"] != n_k or shapes["valid"] != n_k
-            or shapes["target_valid"] != n_k[:1]):
+    if (
+        len(n_k) != 2
+        or n_k[0] < 1
+        or n_k[1] < 1
+        or shapes["dmax"] != n_k
+        or shapes["valid"] != n_k
+        or shapes["target_valid"] != n_k[:1]
+    ):
         raise ValueError(f"{name} must hold rms, dmax, valid of one shape (n, k) and target_valid (n,), got {shapes}")
     return scores
 
@@ -193,8 +199,8 @@ def summarize(scores: dict, k: int | None = None, stol: float | None = None) -> 
         stol = check_number("stol", stol, 0, 1, low_open=True)  # a fraction of (V / N)^(1/3), as the matcher's
         rms = np.where(scores["dmax"] <= stol, rms, np.nan)
     k = rms.shape[1] if k is None else check_int("k", k, 1, rms.shape[1])
-    one = np.where(valid[:, 0] & tv, rms[:, 0], np.nan)                     # (n,) counted one-sample RMS
-    best = np.where(valid[:, :k], rms[:, :k], np.nan)                       # (n, k)
+    one = np.where(valid[:, 0] & tv, rms[:, 0], np.nan)  # (n,) counted one-sample RMS
+    best = np.where(valid[:, :k], rms[:, :k], np.nan)  # (n, k)
     has = ~np.all(np.isnan(best), axis=1)
     best = np.where(has, np.nanmin(np.where(has[:, None], best, 0.0), axis=1), np.nan)  # (n,)
 
@@ -203,14 +209,31 @@ def summarize(scores: dict, k: int | None = None, stol: float | None = None) -> 
         return round(100.0 * float(m.mean()), 2), (round(float(x[m].mean()), 4) if m.any() else None)
 
     (r1, e1), (rk, ek) = rate_rmse(one), rate_rmse(best)
-    return {"n": int(len(rms)), "k": int(k), "match_rate": r1, "rmse": e1, f"match_rate_best_of_{k}": rk,
-            f"rmse_best_of_{k}": ek, "valid_rate": round(100.0 * float(valid[:, 0].mean()), 2),
-            "target_valid_rate": round(100.0 * float(tv.mean()), 2)}
+    return {
+        "n": int(len(rms)),
+        "k": int(k),
+        "match_rate": r1,
+        "rmse": e1,
+        f"match_rate_best_of_{k}": rk,
+        f"rmse_best_of_{k}": ek,
+        "valid_rate": round(100.0 * float(valid[:, 0].mean()), 2),
+        "target_valid_rate": round(100.0 * float(tv.mean()), 2),
+    }
 
 
 # --- the per-structure record: predictions.csv --------------------------------------------------------
-RECORD_FIELDS = ("method", "index", "material_id", "sample", "file", "prediction_valid", "target_valid", "matched",
-                 "rms_dist", "max_dist")
+RECORD_FIELDS = (
+    "method",
+    "index",
+    "material_id",
+    "sample",
+    "file",
+    "prediction_valid",
+    "target_valid",
+    "matched",
+    "rms_dist",
+    "max_dist",
+)
 
 
 def records_csv(scores_by_method: dict, ids, file_of=None) -> str:
@@ -225,20 +248,32 @@ def records_csv(scores_by_method: dict, ids, file_of=None) -> str:
     """
     import csv
     import io
+
     ids = [str(i) for i in ids]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(RECORD_FIELDS)
-    for method, s in scores_by_method.items():          # loop over methods, structures, samples
+    for method, s in scores_by_method.items():  # loop over methods, structures, samples
         rms, dmax, valid, tv = s["rms"], s["dmax"], s["valid"], s["target_valid"]
         if rms.shape[0] != len(ids):
             raise ValueError(f"ids must name the {rms.shape[0]} scored structures, got {len(ids)}")
         for i in range(rms.shape[0]):
             for j in range(rms.shape[1]):
                 matched = not np.isnan(rms[i, j])
-                writer.writerow([method, i, ids[i], j, "" if file_of is None else file_of(method, i, j),
-                                 int(valid[i, j]), int(tv[i]), int(matched),
-                                 repr(float(rms[i, j])) if matched else "", repr(float(dmax[i, j])) if matched else ""])
+                writer.writerow(
+                    [
+                        method,
+                        i,
+                        ids[i],
+                        j,
+                        "" if file_of is None else file_of(method, i, j),
+                        int(valid[i, j]),
+                        int(tv[i]),
+                        int(matched),
+                        repr(float(rms[i, j])) if matched else "",
+                        repr(float(dmax[i, j])) if matched else "",
+                    ]
+                )
     return out.getvalue()
 
 
@@ -252,11 +287,12 @@ def scores_from_csv(text: str) -> dict:
     """
     import csv
     import io
+
     reader = csv.DictReader(io.StringIO(text))
     if tuple(reader.fieldnames or ()) != RECORD_FIELDS:
         raise ValueError(f"a predictions.csv record needs the columns {RECORD_FIELDS}, got {reader.fieldnames}")
     rows = {}
-    for line, row in enumerate(reader, start=2):       # loop over rows; line 1 is the header
+    for line, row in enumerate(reader, start=2):  # loop over rows; line 1 is the header
         try:
             i, j = int(row["index"]), int(row["sample"])
             flags = [{"1": True, "0": False}[row[f]] for f in ("prediction_valid", "target_valid", "matched")]
@@ -270,13 +306,19 @@ def scores_from_csv(text: str) -> dict:
     for method, cells in rows.items():
         n, k = max(i for i, _ in cells) + 1, max(j for _, j in cells) + 1
         if len(cells) != n * k:
-            raise ValueError(f"predictions.csv: {method!r} has {len(cells)} rows, expected {n} structures x {k} samples")
+            raise ValueError(
+                f"predictions.csv: {method!r} has {len(cells)} rows, expected {n} structures x {k} samples"
+            )
         grid = np.array([[cells[i, j] for j in range(k)] for i in range(n)], dtype=float)  # (n, k, 5)
-        tv = grid[:, :, 1].astype(bool)                                                 # (n, k)
+        tv = grid[:, :, 1].astype(bool)  # (n, k)
         if np.any(tv != tv[:, :1]):
             raise ValueError(f"predictions.csv: {method!r} gives one target two validities")
-        out[method] = {"rms": grid[:, :, 3], "dmax": grid[:, :, 4], "valid": grid[:, :, 0].astype(bool),
-                       "target_valid": tv[:, 0]}
+        out[method] = {
+            "rms": grid[:, :, 3],
+            "dmax": grid[:, :, 4],
+            "valid": grid[:, :, 0].astype(bool),
+            "target_valid": tv[:, 0],
+        }
     return out
 
 
@@ -287,7 +329,7 @@ def random_coordinates(targets, rng, reference=None) -> list[Crystal]:
     check_rng("rng", rng)
     targets = check_crystal_list("targets", targets)
     by_n = {}
-    for c in ([] if reference is None else check_crystal_list("reference", reference)):
+    for c in [] if reference is None else check_crystal_list("reference", reference):
         by_n.setdefault(c.n_atoms, []).append(c.lattice)
     out = []
     for t in targets:  # loop over structures
@@ -303,6 +345,7 @@ def random_coordinates(targets, rng, reference=None) -> list[Crystal]:
 @functools.lru_cache(maxsize=None)
 def _electronegativity(z: int) -> float:
     from pymatgen.core import Element
+
     x = Element.from_Z(z).X
     return float(x) if np.isfinite(x) else 0.0
 
@@ -313,7 +356,7 @@ def _cations_and_anion(numbers):
     X sites take the three most electronegative atoms (Pauling), so mixed-anion cells such as ABO2N
     work; ties keep the atom order (stable sort).
     """
-    chi = np.array([_electronegativity(int(z)) for z in numbers])   # (5,) Pauling electronegativity
+    chi = np.array([_electronegativity(int(z)) for z in numbers])  # (5,) Pauling electronegativity
     order = np.argsort(-chi, kind="stable")
     return np.sort(order[3:]), np.sort(order[:3])
 
@@ -362,10 +405,12 @@ def perovskite_template(targets, assign="learned", stats=None, rng=None) -> list
         if assign == "random":
             swap = bool(rng.random() < 0.5)
         else:
+
             def p_b(z):
                 a, b = stats.get(z, (0, 0))
                 return (b + 1) / (a + b + 2)
-            swap = p_b(p) > p_b(q)                           # p goes to B if it is the likelier B
+
+            swap = p_b(p) > p_b(q)  # p goes to B if it is the likelier B
         a_num, b_num = (q, p) if swap else (p, q)
         numbers = [a_num, b_num] + [int(z) for z in t.numbers[xi]]
         out.append(Crystal(t.lattice, PEROVSKITE_SITES, numbers))
@@ -376,8 +421,10 @@ def perovskite_template(targets, assign="learned", stats=None, rng=None) -> list
 # sample_csp settings per data set. perov-5: chosen on the held-out part of val (``val_split``; notebook 10 lists
 # the settings tried: fewer steps, no corrector, temperature 0.25 or 1.0); carbon-24: the same settings, not
 # re-chosen (its shipped weights still train on all of val, so it has no held-out part; DATA.md).
-SAMPLERS = {"perov_5": {"T": 100, "corrector_steps": 2, "temperature": 0.5},
-            "carbon_24": {"T": 100, "corrector_steps": 2, "temperature": 0.5}}
+SAMPLERS = {
+    "perov_5": {"T": 100, "corrector_steps": 2, "temperature": 0.5},
+    "carbon_24": {"T": 100, "corrector_steps": 2, "temperature": 0.5},
+}
 SAMPLER = SAMPLERS["perov_5"]
 
 
@@ -393,6 +440,7 @@ def predict(method: str, dataset: str, targets, k: int, seed: int, model=None, t
     """(n, k) predictions of ``method`` for ``targets``; ``train`` is the training split (val) the baselines
     may learn from. Each method draws from its own generator ``default_rng([seed, row])``."""
     from .csp import sample_csp
+
     names = method_names(dataset)
     check_choice("method", method, names)
     k = check_int("k", k, 1, 100)
@@ -406,23 +454,34 @@ def predict(method: str, dataset: str, targets, k: int, seed: int, model=None, t
             with np.errstate(over="raise", invalid="raise"):
                 flat = sample_csp(model, targets * k, rng, lattice=lattice, **(sampler or SAMPLERS[dataset]))
         except FloatingPointError as exc:
-            raise FloatingPointError(f"the CSP model's output is not finite ({exc}) while sampling {method!r}: "
-                                     "its weights are damaged or its training diverged") from None
-        runs = [flat[j * len(targets):(j + 1) * len(targets)] for j in range(k)]
+            raise FloatingPointError(
+                f"the CSP model's output is not finite ({exc}) while sampling {method!r}: "
+                "its weights are damaged or its training diverged"
+            ) from None
+        runs = [flat[j * len(targets) : (j + 1) * len(targets)] for j in range(k)]
     elif method == "perovskite template, learned A/B":
         one = perovskite_template(targets, "learned", perovskite_site_stats(train))
-        runs = [one] * k                                        # deterministic: k copies (scored once)
+        runs = [one] * k  # deterministic: k copies (scored once)
     elif method == "perovskite template, random A/B":
         runs = [perovskite_template(targets, "random", rng=rng) for _ in range(k)]
     elif method == "random coordinates, true cell":
         runs = [random_coordinates(targets, rng) for _ in range(k)]
     else:
         runs = [random_coordinates(targets, rng, reference=train) for _ in range(k)]
-    return [list(row) for row in zip(*runs)]                   # (n, k)
+    return [list(row) for row in zip(*runs)]  # (n, k)
 
 
-def run_table(dataset: str, n_test: int, k: int = 1, seed: int = 0, model=None, processes: int = 2,
-              methods=None, sampler=None, targets=None) -> dict:
+def run_table(
+    dataset: str,
+    n_test: int,
+    k: int = 1,
+    seed: int = 0,
+    model=None,
+    processes: int = 2,
+    methods=None,
+    sampler=None,
+    targets=None,
+) -> dict:
     """Every method of ``method_names(dataset)`` on the first ``n_test`` test structures (or of ``targets``,
     e.g. ``val_split(dataset, "holdout")``, where the sampler is chosen).
 
@@ -432,6 +491,7 @@ def run_table(dataset: str, n_test: int, k: int = 1, seed: int = 0, model=None, 
     import time
 
     from .datasets import load_benchmark
+
     n_test = check_int("n_test", n_test, 1, MAX_N_TEST)
     k, seed = check_int("k", k, 1, 100), check_seed("seed", seed)
     processes = check_int("processes", processes, 1, 64)
@@ -441,7 +501,7 @@ def run_table(dataset: str, n_test: int, k: int = 1, seed: int = 0, model=None, 
     targets = pool[:n_test]
     train = val_split(dataset, "train")
     out = {"results": {}, "predictions": {}, "scores": {}, "seconds": {}}
-    for name in (methods or method_names(dataset)):          # loop over table rows
+    for name in methods or method_names(dataset):  # loop over table rows
         t0 = time.perf_counter()
         preds = predict(name, dataset, targets, k, seed, model, train, sampler)
         t1 = time.perf_counter()
@@ -464,6 +524,7 @@ RESULTS = Path(__file__).resolve().parent / "data" / "benchmark_results.json"
 def load_results(path=RESULTS) -> dict:
     """The table ``benchmarks/bench_csp.py`` measured: {"what", "command", "datasets": {name: record}, ...}."""
     import json
+
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
@@ -475,8 +536,10 @@ def results_table(record: dict) -> str:
         mr, e = r["match_rate"], r["rmse"]
         sec = np.mean([s["predict"] + s["score"] for s in r["seconds"]])
         err = "-" if e["mean"] is None else f"{e['mean']:.4f} ± {e['spread'] / 2:.4f}"
-        lines.append(f"{name:40s} {mr['mean']:>18.2f} ± {mr['spread'] / 2:5.2f} ({len(r['seeds'])}) {err:>17s} "
-                     f"{r['valid_rate']['mean']:8.2f} {sec:7.0f}")
+        lines.append(
+            f"{name:40s} {mr['mean']:>18.2f} ± {mr['spread'] / 2:5.2f} ({len(r['seeds'])}) {err:>17s} "
+            f"{r['valid_rate']['mean']:8.2f} {sec:7.0f}"
+        )
     if record.get("best_of_k"):
         b = record["best_of_k"]
         lines.append(f"{model + ', best of ' + str(b['k']):40s} {b['match_rate']:>18.2f} {'':>10s} {b['rmse']!s:>17s}")
@@ -484,9 +547,14 @@ def results_table(record: dict) -> str:
         lines.append(f"{name + ' (paper, train split)':40s} {row['match_rate']:>18.2f} {'':>10s} {row['rmse']:>17.4f}")
     if model in record["rows"]:
         m, goal, ratio = record["rows"][model], record["target"], record["ratio_to_diffcsp"]
-        met = (m["match_rate"]["mean"] >= goal["match_rate"] and m["rmse"]["mean"] is not None
-               and m["rmse"]["mean"] <= goal["rmse"])
-        lines.append(f"{record['n']} {record['split']} structures ({record['target_valid_rate']} % valid themselves); "
-                     f"ratio to DiffCSP: match {ratio['match_rate']}x, RMSE {ratio['rmse']}x; target (match >= "
-                     f"{goal['match_rate']} % and RMSE <= {goal['rmse']}): {'met' if met else 'NOT met'}")
+        met = (
+            m["match_rate"]["mean"] >= goal["match_rate"]
+            and m["rmse"]["mean"] is not None
+            and m["rmse"]["mean"] <= goal["rmse"]
+        )
+        lines.append(
+            f"{record['n']} {record['split']} structures ({record['target_valid_rate']} % valid themselves); "
+            f"ratio to DiffCSP: match {ratio['match_rate']}x, RMSE {ratio['rmse']}x; target (match >= "
+            f"{goal['match_rate']} % and RMSE <= {goal['rmse']}): {'met' if met else 'NOT met'}"
+        )
     return "\n".join(lines)

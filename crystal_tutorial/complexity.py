@@ -138,8 +138,10 @@ class PowerLawFit:
         return self.prefactor * np.asarray(n, dtype=float) ** self.exponent
 
     def __str__(self) -> str:
-        return (f"t ~ {self.variable}^{self.exponent:.2f} ({100 * self.confidence:.0f}% CI {self.ci_low:.2f}..{self.ci_high:.2f}, "
-                f"R^2 = {self.r2:.3f})")
+        return (
+            f"t ~ {self.variable}^{self.exponent:.2f} ({100 * self.confidence:.0f}% CI {self.ci_low:.2f}..{self.ci_high:.2f}, "  # noqa: E501
+            f"R^2 = {self.r2:.3f})"
+        )
 
 
 def fit_power_law(sizes, times, confidence: float = 0.95) -> PowerLawFit:
@@ -151,6 +153,7 @@ def fit_power_law(sizes, times, confidence: float = 0.95) -> PowerLawFit:
     Analysis", chapter 2).
     """
     from scipy import stats
+
     n = check_array("sizes", sizes, ("K",), low=0, low_open=True)  # (K,)
     t = check_array("times", times, ("K",), low=0, low_open=True)  # (K,)
     confidence = check_number("confidence", confidence, 0, 1, low_open=True, high_open=True)
@@ -187,5 +190,6 @@ def brute_force_min_distance(crystal: Crystal, max_bytes: float = 2e9, method: s
         raise ValueError(
             f"brute force on N = {crystal.n_atoms} atoms needs about {need / 1e9:.3g} GB "
             f"({BRUTE_FORCE_BYTES_PER_PAIR} B x N^2), more than max_bytes = {max_bytes / 1e9:.3g} GB; "
-            "use min_distance_cell_list (O(N) memory) or raise max_bytes")
+            "use min_distance_cell_list (O(N) memory) or raise max_bytes"
+        )
     return float(min_distance(crystal.frac_coords, crystal.lattice, method))

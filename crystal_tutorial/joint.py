@@ -16,11 +16,13 @@ It extends the pairwise model of ``pairwise.py`` (read that first) in three ways
    vector c, and the atom count N, which the means over atoms would otherwise hide) are appended
    to every pair. The pair MLP phi gives the coordinate update as in
    ``pairwise.py`` (P_ij - P_ji, summed over j); a node MLP rho([a_i, e_i, h_i, global]) predicts
-   the clean one-hot type (V,) (a_i itself too: with E < V the embedding alone loses the type); a lattice MLP lam([mean_i h_i, global]) predicts the lattice noise (6,).
+   the clean one-hot type (V,) (a_i itself too: with E < V the embedding alone loses the type); a lattice MLP
+   lam([mean_i h_i, global]) predicts the lattice noise (6,).
 
 Only parameters get gradients (the inputs are noisy data, never optimised), so ``backward`` takes
 the three upstream gradients and returns nothing. Vectorised over (B, N, N, .) with masks.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,20 +49,25 @@ def lattice_params(lattice) -> np.ndarray:
     L = np.asarray(lattice, dtype=float)
     if L.shape[-2:] != (3, 3) or not np.all(np.isfinite(L)):
         raise ValueError(f"lattice must be a finite array of shape (..., 3, 3), got shape {L.shape}")
-    G = L @ np.swapaxes(L, -1, -2)                           # (..., 3, 3) metric tensor G = L L^T
-    lengths = np.sqrt(np.diagonal(G, axis1=-2, axis2=-1))    # (..., 3)
+    G = L @ np.swapaxes(L, -1, -2)  # (..., 3, 3) metric tensor G = L L^T
+    lengths = np.sqrt(np.diagonal(G, axis1=-2, axis2=-1))  # (..., 3)
     if np.any(lengths <= 0):
         raise ValueError("lattice has a zero-length vector")
-    cos = np.stack([G[..., 1, 2] / (lengths[..., 1] * lengths[..., 2]),   # alpha: b, c
-                    G[..., 0, 2] / (lengths[..., 0] * lengths[..., 2]),   # beta: a, c
-                    G[..., 0, 1] / (lengths[..., 0] * lengths[..., 1])], axis=-1)  # gamma: a, b
+    cos = np.stack(
+        [
+            G[..., 1, 2] / (lengths[..., 1] * lengths[..., 2]),  # alpha: b, c
+            G[..., 0, 2] / (lengths[..., 0] * lengths[..., 2]),  # beta: a, c
+            G[..., 0, 1] / (lengths[..., 0] * lengths[..., 1]),
+        ],
+        axis=-1,
+    )  # gamma: a, b
     return np.concatenate([np.log(lengths), cos], axis=-1)
 
 
 def metric_from_params(params) -> np.ndarray:
     """(..., 6) lattice parameters -> (..., 3, 3) metric tensor G_kl = l_k l_l cos theta_kl (Å^2)."""
     p = np.asarray(params, dtype=float)
-    lengths = np.exp(p[..., :3])                             # (..., 3)
+    lengths = np.exp(p[..., :3])  # (..., 3)
     ca, cb, cg = (np.clip(p[..., 3 + k], -COS_CLIP, COS_CLIP) for k in range(3))
     one = np.ones_like(ca)
     C = np.stack([np.stack([one, cg, cb], -1), np.stack([cg, one, ca], -1), np.stack([cb, ca, one], -1)], -2)
@@ -78,15 +85,20 @@ def params_to_lattice(params) -> np.ndarray:
         raise ValueError(f"params must be finite with shape (..., 6), got shape {p.shape}")
     a, b, c = (np.exp(p[..., k]) for k in range(3))
     ca, cb, cg = (np.clip(p[..., 3 + k], -COS_CLIP, COS_CLIP) for k in range(3))
-    sg = np.sqrt(1.0 - cg ** 2)
+    sg = np.sqrt(1.0 - cg**2)
     cy = (ca - cb * cg) / sg
-    cz2 = 1.0 - cb ** 2 - cy ** 2                            # squared z-component of the unit c vector
+    cz2 = 1.0 - cb**2 - cy**2  # squared z-component of the unit c vector
     if np.any(cz2 <= 1e-6):
         raise ValueError("lattice angles admit no cell (the three vectors would lie in a plane)")
     zero = np.zeros_like(a)
-    return np.stack([np.stack([a, zero, zero], -1),
-                     np.stack([b * cg, b * sg, zero], -1),
-                     np.stack([c * cb, c * cy, c * np.sqrt(cz2)], -1)], -2)  # (..., 3, 3)
+    return np.stack(
+        [
+            np.stack([a, zero, zero], -1),
+            np.stack([b * cg, b * sg, zero], -1),
+            np.stack([c * cb, c * cy, c * np.sqrt(cz2)], -1),
+        ],
+        -2,
+    )  # (..., 3, 3)
 
 
 # --- the model -----------------------------------------------------------------------------------
@@ -95,14 +107,27 @@ class JointDenoiser(Module):
 
     ``x`` noisy fractional coordinates; ``lat`` noisy normalised lattice parameters z
     (``params_to_z``: log lengths in the size/shape basis ``HELMERT`` and cosines, minus ``lat_shift``,
-    over ``lat_scale``, 6 each, fixed by the training set); ``a`` noisy one-hot types over the V elements of ``vocab`` (atomic numbers, increasing); ``sigma`` the coordinate
+    over ``lat_scale``, 6 each, fixed by the training set); ``a`` noisy one-hot types over the V elements of
+    ``vocab`` (atomic numbers, increasing); ``sigma`` the coordinate
     noise level (it also tells the time step); ``cond`` the condition vector (zeros = unconditional).
     Outputs: the normalised coordinate score (B, N, 3) as ``pairwise.py``, the lattice noise (B, 6)
     and the clean one-hot types a_0 (B, N, V) (zero on padded atoms).
     """
 
-    def __init__(self, vocab, cond_dim: int, lat_shift, lat_scale, n_freq: int = 4, n_rbf: int = 8,
-                 embed: int = 16, hidden: int = 64, sigma_min: float = 0.005, sigma_max: float = 0.5, rng=None):
+    def __init__(
+        self,
+        vocab,
+        cond_dim: int,
+        lat_shift,
+        lat_scale,
+        n_freq: int = 4,
+        n_rbf: int = 8,
+        embed: int = 16,
+        hidden: int = 64,
+        sigma_min: float = 0.005,
+        sigma_max: float = 0.5,
+        rng=None,
+    ):
         self.vocab = check_array("vocab", vocab, ("V",), integer=True, low=1, high=118)  # (V,) one-hot slots
         if self.vocab.size < 1 or np.any(np.diff(self.vocab) <= 0):
             raise ValueError(f"vocab must be increasing atomic numbers in 1..118, got {vocab!r}")
@@ -117,11 +142,11 @@ class JointDenoiser(Module):
         self.sigma_min, self.sigma_max = sigma_range(sigma_min, sigma_max)
         rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
         F, H, E, V = self.n_pair_features, self.hidden, self.embed, self.vocab_size
-        self.type_embed = Linear(V, E, rng, init="glorot")                            # a_i -> e_i
-        self.psi = MLP([F, H, H], activation="silu", rng=rng)                          # messages
-        self.phi = MLP([F + 2 * H, H, H, 3], activation="silu", rng=rng)               # coordinate head
+        self.type_embed = Linear(V, E, rng, init="glorot")  # a_i -> e_i
+        self.psi = MLP([F, H, H], activation="silu", rng=rng)  # messages
+        self.phi = MLP([F + 2 * H, H, H, 3], activation="silu", rng=rng)  # coordinate head
         self.rho = MLP([V + E + H + self.n_global, H, V], activation="silu", rng=rng)  # type head
-        self.lam = MLP([H + self.n_global, H, 6], activation="silu", rng=rng)          # lattice head
+        self.lam = MLP([H + self.n_global, H, 6], activation="silu", rng=rng)  # lattice head
 
     @property
     def n_global(self) -> int:
@@ -134,9 +159,18 @@ class JointDenoiser(Module):
         return 6 * self.n_freq + self.n_rbf + 2 * self.embed + self.n_global
 
     def config(self) -> dict:
-        return dict(vocab=self.vocab.tolist(), cond_dim=self.cond_dim, lat_shift=self.lat_shift.tolist(),
-                    lat_scale=self.lat_scale.tolist(), n_freq=self.n_freq, n_rbf=self.n_rbf, embed=self.embed,
-                    hidden=self.hidden, sigma_min=self.sigma_min, sigma_max=self.sigma_max)
+        return dict(
+            vocab=self.vocab.tolist(),
+            cond_dim=self.cond_dim,
+            lat_shift=self.lat_shift.tolist(),
+            lat_scale=self.lat_scale.tolist(),
+            n_freq=self.n_freq,
+            n_rbf=self.n_rbf,
+            embed=self.embed,
+            hidden=self.hidden,
+            sigma_min=self.sigma_min,
+            sigma_max=self.sigma_max,
+        )
 
     def params_to_z(self, params):
         """lattice_params (..., 6) -> normalised z (..., 6): [HELMERT @ log lengths, cosines], shifted and scaled."""
@@ -151,13 +185,13 @@ class JointDenoiser(Module):
 
     def radial_features(self, d, lat):
         """Gaussian RBFs of r_ij = sqrt(d^T G d) / (a b c)^(1/3): (B, N, N, 3), (B, 6) -> (B, N, N, R)."""
-        params = self.z_to_params(lat)                       # (B, 6) un-normalised lattice parameters
+        params = self.z_to_params(lat)  # (B, 6) un-normalised lattice parameters
         shape = np.clip(params[:, :3] - params[:, :3].mean(axis=1, keepdims=True), -3.0, 3.0)  # log length ratios
         params = np.concatenate([shape, params[:, 3:]], axis=1)
-        G = metric_from_params(params)                       # (B, 3, 3) metric of the cell scaled to (abc)^(1/3) = 1
-        r2 = np.einsum("bijk,bkl,bijl->bij", d, G, d)        # (B, N, N) squared length in that metric
+        G = metric_from_params(params)  # (B, 3, 3) metric of the cell scaled to (abc)^(1/3) = 1
+        r2 = np.einsum("bijk,bkl,bijl->bij", d, G, d)  # (B, N, N) squared length in that metric
         r = np.sqrt(np.maximum(r2, 0.0))
-        centres = np.linspace(0.0, 1.0, self.n_rbf)          # (R,) unit-cell lengths: 0 .. a
+        centres = np.linspace(0.0, 1.0, self.n_rbf)  # (R,) unit-cell lengths: 0 .. a
         width = 1.0 / max(self.n_rbf - 1, 1)
         return np.exp(-0.5 * ((r[..., None] - centres) / width) ** 2)  # (B, N, N, R)
 
@@ -174,30 +208,44 @@ class JointDenoiser(Module):
         x, lat, a, sigma, cond, mask = self.inputs(x, lat, a, sigma, cond, mask)
         B, N, _ = x.shape
         E, H = self.embed, self.hidden
-        n = mask.sum(axis=1).astype(float)                   # (B,) atoms: the means below hide it, so say it
-        g = np.concatenate([noise_features(sigma, self.sigma_min, self.sigma_max), lat, cond,
-                            np.log(n)[:, None] / np.log(12.0), 1.0 / n[:, None]], axis=-1)  # (B, Gd)
+        n = mask.sum(axis=1).astype(float)  # (B,) atoms: the means below hide it, so say it
+        g = np.concatenate(
+            [
+                noise_features(sigma, self.sigma_min, self.sigma_max),
+                lat,
+                cond,
+                np.log(n)[:, None] / np.log(12.0),
+                1.0 / n[:, None],
+            ],
+            axis=-1,
+        )  # (B, Gd)
         self._g = g
-        d = wrap_centered(displacements(x))                  # (B, N, N, 3) minimum-image d_ij (fractional)
-        e = self.type_embed.forward(a)                       # (B, N, E) type embeddings
-        pair_parts = [fourier_features(d, self.n_freq),      # (B, N, N, 6K)
-                      self.radial_features(d, lat),          # (B, N, N, R)
-                      np.broadcast_to(e[:, :, None, :], (B, N, N, E)),   # e_i
-                      np.broadcast_to(e[:, None, :, :], (B, N, N, E)),   # e_j
-                      np.broadcast_to(g[:, None, None, :], (B, N, N, g.shape[-1]))]
-        f = np.concatenate(pair_parts, axis=-1)              # (B, N, N, F)
-        self._e_start = 6 * self.n_freq + self.n_rbf          # where e_i starts in f
+        d = wrap_centered(displacements(x))  # (B, N, N, 3) minimum-image d_ij (fractional)
+        e = self.type_embed.forward(a)  # (B, N, E) type embeddings
+        pair_parts = [
+            fourier_features(d, self.n_freq),  # (B, N, N, 6K)
+            self.radial_features(d, lat),  # (B, N, N, R)
+            np.broadcast_to(e[:, :, None, :], (B, N, N, E)),  # e_i
+            np.broadcast_to(e[:, None, :, :], (B, N, N, E)),  # e_j
+            np.broadcast_to(g[:, None, None, :], (B, N, N, g.shape[-1])),
+        ]
+        f = np.concatenate(pair_parts, axis=-1)  # (B, N, N, F)
+        self._e_start = 6 * self.n_freq + self.n_rbf  # where e_i starts in f
         A = mask[:, :, None] & mask[:, None, :] & ~np.eye(N, dtype=bool)  # (B, N, N) real pairs, i != j
         self._A, self._mask = A.astype(float), mask.astype(float)
-        self._n = mask.sum(axis=1).astype(float)             # (B,) real atoms
-        self._count = np.maximum(self._A.sum(axis=2), 1.0)   # (B, N) neighbours of i
-        m = self.psi.forward(f)                              # (B, N, N, H) messages
+        self._n = mask.sum(axis=1).astype(float)  # (B,) real atoms
+        self._count = np.maximum(self._A.sum(axis=2), 1.0)  # (B, N) neighbours of i
+        m = self.psi.forward(f)  # (B, N, N, H) messages
         h = np.einsum("bij,bijh->bih", self._A, m) / self._count[..., None]  # (B, N, H) environment h_i
-        fp = np.concatenate([f, np.broadcast_to(h[:, :, None, :], (B, N, N, H)),
-                             np.broadcast_to(h[:, None, :, :], (B, N, N, H))], axis=-1)  # (B, N, N, F + 2H)
-        P = self.phi.forward(fp)                             # (B, N, N, 3)
+        fp = np.concatenate(
+            [f, np.broadcast_to(h[:, :, None, :], (B, N, N, H)), np.broadcast_to(h[:, None, :, :], (B, N, N, H))],
+            axis=-1,
+        )  # (B, N, N, F + 2H)
+        P = self.phi.forward(fp)  # (B, N, N, 3)
         out_x = np.einsum("bij,bijc->bic", self._A, P - P.transpose(0, 2, 1, 3)) / self._n[:, None, None]
-        node = np.concatenate([a, e, h, np.broadcast_to(g[:, None, :], (B, N, g.shape[-1]))], axis=-1)  # (B, N, V+E+H+Gd)
+        node = np.concatenate(
+            [a, e, h, np.broadcast_to(g[:, None, :], (B, N, g.shape[-1]))], axis=-1
+        )  # (B, N, V+E+H+Gd)
         out_a = self.rho.forward(node) * self._mask[..., None]  # (B, N, V), zero on padded atoms
         pool = np.einsum("bn,bnh->bh", self._mask, h) / self._n[:, None]  # (B, H) mean over real atoms
         out_l = self.lam.forward(np.concatenate([pool, g], axis=-1))  # (B, 6)
@@ -216,25 +264,27 @@ class JointDenoiser(Module):
         E, H = self.embed, self.hidden
         F = self.n_pair_features
         # lattice head: out_l = lam([pool, g]); pool = sum_i mask_i h_i / n
-        dpool = self.lam.backward(grad_l)[:, :H]             # (B, H)
+        dpool = self.lam.backward(grad_l)[:, :H]  # (B, H)
         dh = self._mask[..., None] * (dpool / self._n[:, None])[:, None, :]  # (B, N, H)
         # type head: out_a = mask * rho([a, e, h, g]) (a is an input: no gradient needed)
         V = self.vocab_size
         dnode = self.rho.backward(grad_a * self._mask[..., None])  # (B, N, V + E + H + Gd)
-        de = dnode[..., V:V + E].copy()                      # (B, N, E)
-        dh += dnode[..., V + E:V + E + H]
+        de = dnode[..., V : V + E].copy()  # (B, N, E)
+        dh += dnode[..., V + E : V + E + H]
         # coordinate head: out_i = sum_j A_ij (P_ij - P_ji) / n  =>  dL/dP_ij = A_ij (G_i - G_j) / n
         G = grad_x / self._n[:, None, None]
         dP = self._A[..., None] * (G[:, :, None, :] - G[:, None, :, :])  # (B, N, N, 3)
-        dfp = self.phi.backward(dP)                          # (B, N, N, F + 2H)
-        dh += dfp[..., F:F + H].sum(axis=2) + dfp[..., F + H:].sum(axis=1)  # h_i enters as h_i and as h_j
+        dfp = self.phi.backward(dP)  # (B, N, N, F + 2H)
+        dh += dfp[..., F : F + H].sum(axis=2) + dfp[..., F + H :].sum(axis=1)  # h_i enters as h_i and as h_j
         # messages: h_i = sum_j A_ij m_ij / count_i
         dm = self._A[..., None] * (dh / self._count[..., None])[:, :, None, :]  # (B, N, N, H)
-        df = dfp[..., :F] + self.psi.backward(dm)            # (B, N, N, F)
+        df = dfp[..., :F] + self.psi.backward(dm)  # (B, N, N, F)
         s = self._e_start
-        de += df[..., s:s + E].sum(axis=2) + df[..., s + E:s + 2 * E].sum(axis=1)  # e_i as "i" and as "j"
+        de += df[..., s : s + E].sum(axis=2) + df[..., s + E : s + 2 * E].sum(axis=1)  # e_i as "i" and as "j"
         self.type_embed.backward(de)
 
     def __repr__(self):
-        return (f"JointDenoiser(V={self.vocab_size}, C={self.cond_dim}, K={self.n_freq}, hidden={self.hidden}) "
-                f"with {self.n_parameters:,} parameters")
+        return (
+            f"JointDenoiser(V={self.vocab_size}, C={self.cond_dim}, K={self.n_freq}, hidden={self.hidden}) "
+            f"with {self.n_parameters:,} parameters"
+        )

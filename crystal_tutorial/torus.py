@@ -230,7 +230,8 @@ def sample_torus(model: PairwiseDenoiser, n_atoms: int, n_samples: int, rng, n_s
 
     ``n_steps`` geometric noise levels from the model's sigma_max down to sigma_min (200 measured
     clearly better than 100 for 8 atoms after 30 s of training; 100 is enough for the shipped
-    weights and twice as fast), then a last noise-free step to sigma_0 = 0 (Tweedie's denoising step x + sigma_1^2 s). ``temperature`` tau:
+    weights and twice as fast), then a last noise-free step to sigma_0 = 0 (Tweedie's denoising step x +
+    sigma_1^2 s). ``temperature`` tau:
     the score is multiplied by g = 1/tau (tau = 0.5 is the measured sweet spot, tau = 1 the plain
     sampler). ``corrector_steps`` Langevin moves x <- wrap(x + e g s + sqrt(2 e) z) per level (0 turns
     the corrector off), with e = ``corrector_step`` * sigma_i^2 / g: near a site, where
@@ -243,7 +244,7 @@ def sample_torus(model: PairwiseDenoiser, n_atoms: int, n_samples: int, rng, n_s
     """
     check_instance("model", model, PairwiseDenoiser)
     n_atoms = check_int("n_atoms", n_atoms, 1, MAX_PAIR_ATOMS)
-    n_samples = check_int("n_samples", n_samples, 1, MAX_PAIRS // n_atoms ** 2)  # (S, N, N, F) pair features
+    n_samples = check_int("n_samples", n_samples, 1, MAX_PAIRS // n_atoms**2)  # (S, N, N, F) pair features
     n_steps = check_int("n_steps", n_steps, 1, MAX_T)
     corrector_steps = check_int("corrector_steps", corrector_steps, 0, 100)
     temperature = check_number("temperature", temperature, 0, 100, low_open=True)
@@ -252,9 +253,17 @@ def sample_torus(model: PairwiseDenoiser, n_atoms: int, n_samples: int, rng, n_s
     number = check_int("number", number, 1, 118)
     lattice = np.eye(3) * DEMO_LATTICE_A if lattice is None else check_lattice("lattice", lattice)  # (3, 3) Å
     sigmas = geometric_sigmas(n_steps, model.sigma_min, model.sigma_max)  # (n_steps + 1,), sigmas[0] = 0
-    x = rng.random((n_samples, n_atoms, 3))                  # (S, N, 3) uniform prior on the torus
-    out = pc_sample(x, sigmas, lambda x, i: (model_score(model, x, sigmas[i]), None), rng, temperature,
-                    corrector_steps, corrector_step, record=record)
+    x = rng.random((n_samples, n_atoms, 3))  # (S, N, 3) uniform prior on the torus
+    out = pc_sample(
+        x,
+        sigmas,
+        lambda x, i: (model_score(model, x, sigmas[i]), None),
+        rng,
+        temperature,
+        corrector_steps,
+        corrector_step,
+        record=record,
+    )
     x, trajectory = out if record else (out, None)
     crystals = [Crystal(lattice, f, np.full(n_atoms, number)) for f in x]
     return (crystals, trajectory) if record else crystals

@@ -188,15 +188,18 @@ _symmetry_space_group_name_H-M 'P 1'
 
 
 def _cif(name, rows, occupancy=False):
-    head = "loop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n"
+    head = "loop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n"  # noqa: E501
     head += "_atom_site_occupancy\n" if occupancy else ""
     return f"data_{name}\n{CELL}{head}" + "".join(" ".join(map(str, r)) + "\n" for r in rows)
 
 
-@pytest.mark.parametrize("rows, shown", [
-    ([("Fe1", "Fe", 0, 0, 0, 0.5), ("Co1", "Co", 0, 0, 0, 0.5)], "Fe1 0.5, Co1 0.5"),   # mixed site
-    ([("Cu1", "Cu", 0, 0, 0, 1.0), ("O1", "O", 0.5, 0.5, 0.5, 0.3)], "O1 0.3"),          # vacancy
-])
+@pytest.mark.parametrize(
+    "rows, shown",
+    [
+        ([("Fe1", "Fe", 0, 0, 0, 0.5), ("Co1", "Co", 0, 0, 0, 0.5)], "Fe1 0.5, Co1 0.5"),  # mixed site
+        ([("Cu1", "Cu", 0, 0, 0, 1.0), ("O1", "O", 0.5, 0.5, 0.5, 0.3)], "O1 0.3"),  # vacancy
+    ],
+)
 def test_partial_occupancy_is_an_error_that_says_so(tmp_path, rows, shown):
     path = tmp_path / "disordered.cif"
     path.write_text(_cif("disordered", rows, occupancy=True))
@@ -206,17 +209,26 @@ def test_partial_occupancy_is_an_error_that_says_so(tmp_path, rows, shown):
 
 def test_full_occupancy_column_reads_normally(tmp_path):
     path = tmp_path / "ordered.cif"
-    path.write_text(_cif("ordered", [("Na1", "Na", 0, 0, 0, 1.0), ("Cl1", "Cl", 0.5, 0.5, 0.5, "1.000"),
-                                     ("Cl2", "Cl", 0.5, 0, 0, "?")], occupancy=True))
+    path.write_text(
+        _cif(
+            "ordered",
+            [("Na1", "Na", 0, 0, 0, 1.0), ("Cl1", "Cl", 0.5, 0.5, 0.5, "1.000"), ("Cl2", "Cl", 0.5, 0, 0, "?")],
+            occupancy=True,
+        )
+    )
     assert read_cif(path).formula == "NaCl2"
 
 
 def test_several_data_blocks_need_an_index(tmp_path):
     path = tmp_path / "two.cif"
-    path.write_text(_cif("first", [("Cu1", "Cu", 0, 0, 0)]) + _cif("second", [("Na1", "Na", 0, 0, 0),
-                                                                              ("Cl1", "Cl", 0.5, 0.5, 0.5)]))
-    with pytest.raises(ValueError, match=r"two.cif holds 2 structures \(data blocks \['first', 'second'\]\); "
-                                         r"pass index=k with k in 0..1"):
+    path.write_text(
+        _cif("first", [("Cu1", "Cu", 0, 0, 0)]) + _cif("second", [("Na1", "Na", 0, 0, 0), ("Cl1", "Cl", 0.5, 0.5, 0.5)])
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"two.cif holds 2 structures \(data blocks \['first', 'second'\]\); "
+        r"pass index=k with k in 0..1",
+    ):
         read_cif(path)
     assert read_cif(path, index=0).formula == "Cu"
     assert read_cif(path, index=1).formula == "NaCl"
@@ -241,20 +253,21 @@ def _selenium_p3121(a=4.366, c=4.954, x=0.2254):
 def _signed_volume(crystal):
     """(r01 x r02) . r03 of minimum-image bond vectors: unchanged by rotations, negated by a mirror."""
     from ase.geometry import find_mic
+
     r = find_mic(crystal.cart_coords[1:4] - crystal.cart_coords[0], crystal.lattice, pbc=True)[0]  # (3, 3)
     return float(np.dot(np.cross(r[0], r[1]), r[2]))
 
 
 def test_left_handed_cell_round_trip_keeps_the_chirality(tmp_path):
     se = _selenium_p3121()
-    flip = np.diag([1.0, 1.0, -1.0])                     # c -> -c and z -> -z: the same atoms
+    flip = np.diag([1.0, 1.0, -1.0])  # c -> -c and z -> -z: the same atoms
     left = Crystal(flip @ se.lattice, se.frac_coords @ flip, se.numbers)
     assert left.handedness == "left"
     np.testing.assert_allclose(left.cart_coords, se.cart_coords, atol=1e-12)
     assert spglib.get_symmetry_dataset(left.to_spglib()).number == 152
     back = read_cif(write_cif(left, tmp_path / "se.cif"))
     assert back.handedness == "right"
-    assert spglib.get_symmetry_dataset(back.to_spglib()).number == 152   # not 154, its mirror image
+    assert spglib.get_symmetry_dataset(back.to_spglib()).number == 152  # not 154, its mirror image
 
     # A chiral tetrahedron of four different atoms in a skewed, left-handed triclinic cell.
     lattice = np.array([[4.1, 0.3, -0.2], [0.9, 4.6, 0.4], [0.5, -0.7, -5.2]])
@@ -265,7 +278,7 @@ def test_left_handed_cell_round_trip_keeps_the_chirality(tmp_path):
     assert back.volume == pytest.approx(mol.volume, rel=1e-5)
     assert _signed_volume(back) == pytest.approx(_signed_volume(mol), rel=1e-4)  # same sign: not mirrored
     assert abs(_signed_volume(mol)) > 0.5
-    d_ase = mol.to_ase().get_all_distances(mic=True)                 # the reference: ASE on the original
+    d_ase = mol.to_ase().get_all_distances(mic=True)  # the reference: ASE on the original
     np.testing.assert_allclose(back.to_ase().get_all_distances(mic=True), d_ase, atol=1e-4)
 
 
@@ -278,8 +291,9 @@ def test_write_cif_is_atomic(tmp_path, monkeypatch):
         with open(filename, "w") as fh:
             fh.write("data_half")
         raise OSError("No space left on device")
+
     monkeypatch.setattr(ase.io, "write", broken_write)
     with pytest.raises(OSError, match="No space"):
         write_cif(prototype("bcc"), path)
-    assert path.read_bytes() == good                                   # the earlier file is intact
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.cif"]     # and no temporary file is left
+    assert path.read_bytes() == good  # the earlier file is intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.cif"]  # and no temporary file is left

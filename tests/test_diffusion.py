@@ -146,23 +146,57 @@ def test_prior_kl():
     assert D.prior_kl(D.linear_schedule(), np.zeros((4, 2, 3))).shape == (4,)
 
 
-@pytest.mark.parametrize("call, exc, match", [
-    (lambda s: s.q_sample(np.zeros((4, 3)), 101, rng=np.random.default_rng()), ValueError, r"t must hold integers in 0\.\.100, got 101"),
-    (lambda s: s.q_sample(np.zeros((4, 3)), -1, rng=np.random.default_rng()), ValueError, r"t must hold integers in 0\.\.100, got -1"),
-    (lambda s: s.q_sample(np.zeros((4, 3)), 2.5, rng=np.random.default_rng()), ValueError, r"t must hold .*whole numbers"),
-    (lambda s: s.q_sample(np.zeros((4, 3)), True, rng=np.random.default_rng()), TypeError, "t must be an array of real"),
-    (lambda s: s.q_sample(np.zeros((2, 4, 3)), np.array([1, 2, 3]), rng=np.random.default_rng()), ValueError,
-     r"shape \(B,\) = \(2,\)"),
-    (lambda s: s.q_sample(np.zeros((4, 3)), np.array([1, 2]), rng=np.random.default_rng()), ValueError, "scalar"),
-    (lambda s: s.q_sample(np.zeros((4, 2)), 1, rng=np.random.default_rng()), ValueError, r"\(N, 3\)"),
-    (lambda s: s.q_sample(np.full((4, 3), np.nan), 1, rng=np.random.default_rng()), ValueError, "x0 contains NaN"),
-    (lambda s: s.q_sample(np.zeros((4, 3)), 1), TypeError, r"rng \(or pass noise\) must be a np.random.Generator"),
-    (lambda s: s.q_sample(np.zeros((4, 3)), 1, noise=np.zeros((3, 3))), ValueError, r"noise must have shape \(4, 3\), got \(3, 3\)"),
-    (lambda s: s.q_sample(np.zeros((4, 3)), 1, noise=np.full((4, 3), np.inf)), ValueError, "noise contains"),
-    (lambda s: s.posterior(np.zeros((4, 3)), np.zeros((4, 3)), 0), ValueError, r"t must hold integers in 1\.\.100, got 0"),
-    (lambda s: s.posterior(np.zeros((4, 3)), np.zeros((5, 3)), 1), ValueError, "xt must have the shape"),
-    (lambda s: D.q_step(s, np.zeros((4, 3)), 0, rng=np.random.default_rng()), ValueError, r"t must hold integers in 1\.\.100, got 0"),
-])
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (
+            lambda s: s.q_sample(np.zeros((4, 3)), 101, rng=np.random.default_rng()),
+            ValueError,
+            r"t must hold integers in 0\.\.100, got 101",
+        ),
+        (
+            lambda s: s.q_sample(np.zeros((4, 3)), -1, rng=np.random.default_rng()),
+            ValueError,
+            r"t must hold integers in 0\.\.100, got -1",
+        ),
+        (
+            lambda s: s.q_sample(np.zeros((4, 3)), 2.5, rng=np.random.default_rng()),
+            ValueError,
+            r"t must hold .*whole numbers",
+        ),
+        (
+            lambda s: s.q_sample(np.zeros((4, 3)), True, rng=np.random.default_rng()),
+            TypeError,
+            "t must be an array of real",
+        ),
+        (
+            lambda s: s.q_sample(np.zeros((2, 4, 3)), np.array([1, 2, 3]), rng=np.random.default_rng()),
+            ValueError,
+            r"shape \(B,\) = \(2,\)",
+        ),
+        (lambda s: s.q_sample(np.zeros((4, 3)), np.array([1, 2]), rng=np.random.default_rng()), ValueError, "scalar"),
+        (lambda s: s.q_sample(np.zeros((4, 2)), 1, rng=np.random.default_rng()), ValueError, r"\(N, 3\)"),
+        (lambda s: s.q_sample(np.full((4, 3), np.nan), 1, rng=np.random.default_rng()), ValueError, "x0 contains NaN"),
+        (lambda s: s.q_sample(np.zeros((4, 3)), 1), TypeError, r"rng \(or pass noise\) must be a np.random.Generator"),
+        (
+            lambda s: s.q_sample(np.zeros((4, 3)), 1, noise=np.zeros((3, 3))),
+            ValueError,
+            r"noise must have shape \(4, 3\), got \(3, 3\)",
+        ),
+        (lambda s: s.q_sample(np.zeros((4, 3)), 1, noise=np.full((4, 3), np.inf)), ValueError, "noise contains"),
+        (
+            lambda s: s.posterior(np.zeros((4, 3)), np.zeros((4, 3)), 0),
+            ValueError,
+            r"t must hold integers in 1\.\.100, got 0",
+        ),
+        (lambda s: s.posterior(np.zeros((4, 3)), np.zeros((5, 3)), 1), ValueError, "xt must have the shape"),
+        (
+            lambda s: D.q_step(s, np.zeros((4, 3)), 0, rng=np.random.default_rng()),
+            ValueError,
+            r"t must hold integers in 1\.\.100, got 0",
+        ),
+    ],
+)
 def test_bad_inputs_raise_clear_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call(D.linear_schedule())
@@ -179,7 +213,7 @@ def test_centering_round_trip():
 
 def test_geometric_sigmas():
     sig = D.geometric_sigmas(5, 0.01, 1.0)
-    np.testing.assert_allclose(sig, [0, 0.01, 10 ** -1.5, 0.1, 10 ** -0.5, 1.0])
+    np.testing.assert_allclose(sig, [0, 0.01, 10**-1.5, 0.1, 10**-0.5, 1.0])
     assert D.geometric_sigmas(1)[1] == 0.5
     with pytest.raises(ValueError, match=r"sigma_max must be >= sigma_min = 0.5, got 0.1"):
         D.geometric_sigmas(5, 0.5, 0.1)
@@ -208,13 +242,14 @@ def test_wrapped_normal_density_integrates_to_one(sigma):
 def test_wrapped_normal_limits():
     d = np.linspace(-0.3, 0.3, 7)
     # small sigma: the nearest image dominates, a plain Gaussian
-    np.testing.assert_allclose(D.wrapped_normal_log_pdf(d, 0.01),
-                               -d ** 2 / (2e-4) - np.log(0.01 * np.sqrt(2 * np.pi)), rtol=1e-12)
+    np.testing.assert_allclose(
+        D.wrapped_normal_log_pdf(d, 0.01), -(d**2) / (2e-4) - np.log(0.01 * np.sqrt(2 * np.pi)), rtol=1e-12
+    )
     np.testing.assert_allclose(D.wrapped_normal_score(d, 0.01), -d / 1e-4, rtol=1e-12)
     # large sigma: uniform on the circle; Jacobi theta: p = 1 + 2 sum_n exp(-2 pi^2 n^2 s^2) cos(2 pi n d)
     for s in (0.3, 0.6):
         n = np.arange(1, 20)[:, None]
-        theta = 1 + 2 * (np.exp(-2 * np.pi ** 2 * n ** 2 * s ** 2) * np.cos(2 * np.pi * n * d)).sum(0)
+        theta = 1 + 2 * (np.exp(-2 * np.pi**2 * n**2 * s**2) * np.cos(2 * np.pi * n * d)).sum(0)
         np.testing.assert_allclose(D.wrapped_normal_pdf(d, s), theta, rtol=1e-13)
     # tiny sigma far from the centre: log-sum-exp keeps the log density finite
     assert np.isfinite(D.wrapped_normal_log_pdf(0.5, 1e-3)) and D.wrapped_normal_pdf(0.5, 1e-3) == 0.0
@@ -250,8 +285,7 @@ def test_truncated_image_sum_converges(sigma):
     ref_log = D.wrapped_normal_log_pdf(d, sigma, n_images=K + 30)
     ref_score = D.wrapped_normal_score(d, sigma, n_images=K + 30)
     np.testing.assert_allclose(D.wrapped_normal_log_pdf(d, sigma, n_images=K), ref_log, rtol=0, atol=1e-15)
-    np.testing.assert_allclose(D.wrapped_normal_score(d, sigma, n_images=K), ref_score, rtol=0,
-                               atol=1e-15 / sigma)
+    np.testing.assert_allclose(D.wrapped_normal_score(d, sigma, n_images=K), ref_score, rtol=0, atol=1e-15 / sigma)
     if K > 1:  # and one image fewer is not enough to reach machine precision (the count is tight)
         fewer = D.wrapped_normal_pdf(d, sigma, n_images=K - 2)
         assert np.abs(fewer - np.exp(ref_log)).max() > 1e-16
@@ -264,12 +298,15 @@ def test_images_needed_grows_with_sigma():
         D.images_needed(0.1, tol=0)
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: D.wrapped_normal_pdf(0.1, 0.0), r"sigma must hold numbers in \(0, 100\], got 0"),
-    (lambda: D.wrapped_normal_score(0.1, np.nan), "sigma contains NaN or infinite values"),
-    (lambda: D.wrapped_normal_score(np.nan, 0.1), "d contains NaN"),
-    (lambda: D.wrapped_normal_log_pdf(0.1, 0.1, n_images=-1), "n_images must be"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: D.wrapped_normal_pdf(0.1, 0.0), r"sigma must hold numbers in \(0, 100\], got 0"),
+        (lambda: D.wrapped_normal_score(0.1, np.nan), "sigma contains NaN or infinite values"),
+        (lambda: D.wrapped_normal_score(np.nan, 0.1), "d contains NaN"),
+        (lambda: D.wrapped_normal_log_pdf(0.1, 0.1, n_images=-1), "n_images must be"),
+    ],
+)
 def test_wrapped_normal_bad_inputs(call, match):
     with pytest.raises(ValueError, match=match):
         call()
@@ -302,11 +339,17 @@ def test_scrubber_is_smooth_and_reaches_its_prior():
     assert np.abs(hist - 1).max() < 0.1  # uniform on the torus
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(t=101), r"t must be an integer in 0..100"), (dict(t=-1), "t must be"), (dict(t=2.5), "t must be"),
-    (dict(t=3, prototype="hcp"), "prototype must be one of"), (dict(t=3, schedule="sqrt"), "schedule must be"),
-    (dict(t=3, noise="gauss"), "noise must be one of"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(t=101), r"t must be an integer in 0..100"),
+        (dict(t=-1), "t must be"),
+        (dict(t=2.5), "t must be"),
+        (dict(t=3, prototype="hcp"), "prototype must be one of"),
+        (dict(t=3, schedule="sqrt"), "schedule must be"),
+        (dict(t=3, noise="gauss"), "noise must be one of"),
+    ],
+)
 def test_render_scrubber_bad_inputs(kwargs, match):
     with pytest.raises(ValueError, match=match):
         render_scrubber(**kwargs)
@@ -320,9 +363,14 @@ def _exercises():
     """(solution code, check-cell code) pairs, in order, read from the notebook itself."""
     cells = json.loads(NOTEBOOK.read_text())["cells"]
     source = ["".join(c["source"]) for c in cells]
-    checks = [s for c, s in zip(cells, source) if c["cell_type"] == "code" and s.lstrip().startswith(("check(", "d_grid"))]
-    solutions = [re.search(r"```python\n(.*?)```", s, re.S).group(1) for c, s in zip(cells, source)
-                 if c["cell_type"] == "markdown" and "<details>" in s]
+    checks = [
+        s for c, s in zip(cells, source) if c["cell_type"] == "code" and s.lstrip().startswith(("check(", "d_grid"))
+    ]
+    solutions = [
+        re.search(r"```python\n(.*?)```", s, re.S).group(1)
+        for c, s in zip(cells, source)
+        if c["cell_type"] == "markdown" and "<details>" in s
+    ]
     setup = next(s for c, s in zip(cells, source) if c["cell_type"] == "code" and "from crystal_tutorial" in s)
     return list(zip(solutions, checks)), setup
 
@@ -348,6 +396,9 @@ def test_notebook_solutions_pass_their_checkers(index):
     assert verdicts[2].ok is None
 
 
-WRONG = [lambda a: a * 1.01,  # 02.1 accepts 3 significant figures (rtol 2e-3): 1% is a miss
-         lambda a: a + 1, lambda a: a * 1.01,
-         lambda a: (lambda d, sigma: -D.to_centered(np.asarray(d) + 0.5) / sigma ** 2)]  # Gaussian score
+WRONG = [
+    lambda a: a * 1.01,  # 02.1 accepts 3 significant figures (rtol 2e-3): 1% is a miss
+    lambda a: a + 1,
+    lambda a: a * 1.01,
+    lambda a: lambda d, sigma: -D.to_centered(np.asarray(d) + 0.5) / sigma**2,
+]  # Gaussian score

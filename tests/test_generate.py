@@ -107,17 +107,45 @@ def test_command_line_entry_point(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     _check_output(out, 2, 2)
-    bad = subprocess.run(cmd + ["--n-atoms", "2", "--out", str(tmp_path / "cli2"), "--weights", str(tmp_path / "nope.npz")],
-                         capture_output=True, text=True, timeout=300)
+    bad = subprocess.run(
+        cmd + ["--n-atoms", "2", "--out", str(tmp_path / "cli2"), "--weights", str(tmp_path / "nope.npz")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1 and "--weights: no file at" in bad.stderr
 
 
 def test_joint_model_through_the_command_line(tmp_path):
     out = tmp_path / "joint"
-    result = subprocess.run([sys.executable, "-m", "crystal_tutorial", "generate", "--model", "joint", "--n-atoms", "4",
-                             "--n-samples", "3", "--seed", "1", "--out", str(out), "--density", "4",
-                             "--elements", "Na,Cl", "--guidance", "1.5"], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crystal_tutorial",
+            "generate",
+            "--model",
+            "joint",
+            "--n-atoms",
+            "4",
+            "--n-samples",
+            "3",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+            "--density",
+            "4",
+            "--elements",
+            "Na,Cl",
+            "--guidance",
+            "1.5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     cifs = sorted(out.glob("sample_*.cif"))
     assert len(cifs) == 3
@@ -128,15 +156,21 @@ def test_joint_model_through_the_command_line(tmp_path):
     assert summary["n"] == 3 and summary["generate"]["guidance"] == 1.5
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--model", "pairwise", "--density", "3"], "--density needs --model joint"),
-    (["--model", "joint", "--train-seconds", "5"], "--train-seconds: the joint model is not trained here"),
-    (["--model", "joint", "--train-steps", "5"], "--train-steps: the joint model is not trained here"),
-    (["--model", "pairwise", "--guidance", "2"], "--guidance needs --model joint"),
-    (["--model", "mlp", "--guidance", "0"], "--guidance needs --model joint"),
-    (["--model", "joint", "--density", "1000"], r"--density 1000 g/cm\^3 lies outside the range the model was "
-                                                r"trained on, 0.64..17.80"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--model", "pairwise", "--density", "3"], "--density needs --model joint"),
+        (["--model", "joint", "--train-seconds", "5"], "--train-seconds: the joint model is not trained here"),
+        (["--model", "joint", "--train-steps", "5"], "--train-steps: the joint model is not trained here"),
+        (["--model", "pairwise", "--guidance", "2"], "--guidance needs --model joint"),
+        (["--model", "mlp", "--guidance", "0"], "--guidance needs --model joint"),
+        (
+            ["--model", "joint", "--density", "1000"],
+            r"--density 1000 g/cm\^3 lies outside the range the model was "
+            r"trained on, 0.64..17.80",
+        ),
+    ],
+)
 def test_joint_only_options_are_checked(tmp_path, argv, message):
     with pytest.raises(UsageError, match=message):
         run_generate(_parse(*argv, "--out", str(tmp_path / "x")), log=lambda *a: None)

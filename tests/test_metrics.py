@@ -106,7 +106,9 @@ def test_unique_and_novel_agree_with_plain_structure_matcher_calls():
     """Against pymatgen directly: every pair compared with ``fit``, no grouping shortcuts."""
     rng = np.random.default_rng(2)
     base = [binary_dataset()["NaCl"], binary_dataset()["ZnS"], prototype("fcc"), random_crystal(4, n=4)]
-    samples = [moved_copy(base[k], rng, displacement=d) for k, d in zip(rng.integers(0, 4, 24), rng.uniform(0, 1.2, 24))]
+    samples = [
+        moved_copy(base[k], rng, displacement=d) for k, d in zip(rng.integers(0, 4, 24), rng.uniform(0, 1.2, 24))
+    ]
     reference = [base[0], base[2], prototype("bcc")]
     report = evaluate_samples(samples, reference=reference)
     matcher = structure_matcher()[0]
@@ -144,21 +146,24 @@ def test_matcher_settings_are_the_papers_and_can_be_overridden():
 # --- composition --------------------------------------------------------------------------------
 # Hand-checked with SMACT's 2014 oxidation states (one state per element, counts reduced, cations less
 # electronegative than anions) and with pymatgen's oxi_state_guesses (common states, one per site).
-@pytest.mark.parametrize("formula, smact, pymatgen", [
-    ("NaCl", True, True),        # Na+1 Cl-1
-    ("Na2Cl", False, False),     # 2(+1) - 1 != 0 for every state of Cl
-    ("Cl8", True, True),         # a single element: oxidation state 0
-    ("Si", True, True),
-    ("Mg7O", False, False),
-    ("Mg4O4", True, True),       # reduced to MgO
-    ("SrTiO3", True, True),      # Sr+2 Ti+4 O-2
-    ("CdCuN3", True, True),      # perov-5: SMACT Cd+2 Cu+1 N-1 (one state per element); pymatgen finds a mix too
-    ("KAlO3", True, False),      # perov-5: SMACT K+1 Al+2 O-1; pymatgen's common states (Al+3, O-2) cannot sum to 0
-    ("KLiN3", False, True),      # perov-5: one N state x would need 2 + 3x = 0; pymatgen mixes N states per site
-    ("Fe3O4", False, True),      # mixed valence Fe+2/Fe+3: SMACT gives every Fe one state
-    ("CrFe", True, False),       # all metals: an alloy passes SMACT's rule unchecked
-    ("AlNi3", True, False),
-])
+@pytest.mark.parametrize(
+    "formula, smact, pymatgen",
+    [
+        ("NaCl", True, True),  # Na+1 Cl-1
+        ("Na2Cl", False, False),  # 2(+1) - 1 != 0 for every state of Cl
+        ("Cl8", True, True),  # a single element: oxidation state 0
+        ("Si", True, True),
+        ("Mg7O", False, False),
+        ("Mg4O4", True, True),  # reduced to MgO
+        ("SrTiO3", True, True),  # Sr+2 Ti+4 O-2
+        ("CdCuN3", True, True),  # perov-5: SMACT Cd+2 Cu+1 N-1 (one state per element); pymatgen finds a mix too
+        ("KAlO3", True, False),  # perov-5: SMACT K+1 Al+2 O-1; pymatgen's common states (Al+3, O-2) cannot sum to 0
+        ("KLiN3", False, True),  # perov-5: one N state x would need 2 + 3x = 0; pymatgen mixes N states per site
+        ("Fe3O4", False, True),  # mixed valence Fe+2/Fe+3: SMACT gives every Fe one state
+        ("CrFe", True, False),  # all metals: an alloy passes SMACT's rule unchecked
+        ("AlNi3", True, False),
+    ],
+)
 def test_valid_composition_smact_and_pymatgen_rules(formula, smact, pymatgen):
     assert valid_composition(formula) is smact
     assert valid_composition(formula, rule="smact") is smact
@@ -186,8 +191,30 @@ def test_smact_rule_is_cdvae_smact_validity():
         return False
 
     rng = np.random.default_rng(0)
-    symbols = ["H", "Li", "C", "N", "O", "F", "Na", "Mg", "Al", "Si", "S", "Cl", "K", "Ca", "Ti", "Fe", "Cu", "Zn",
-               "Sr", "Ba", "Cd", "Bi"]
+    symbols = [
+        "H",
+        "Li",
+        "C",
+        "N",
+        "O",
+        "F",
+        "Na",
+        "Mg",
+        "Al",
+        "Si",
+        "S",
+        "Cl",
+        "K",
+        "Ca",
+        "Ti",
+        "Fe",
+        "Cu",
+        "Zn",
+        "Sr",
+        "Ba",
+        "Cd",
+        "Bi",
+    ]
     for _ in range(150):  # loop over random two- and three-element compositions with coprime counts
         els = sorted(rng.choice(symbols, rng.integers(2, 4), replace=False).tolist())
         counts = rng.integers(1, 5, len(els)).tolist()
@@ -217,7 +244,7 @@ def test_valid_composition_of_crystals_and_the_alloy_rule():
 
 # --- the hand-written structure distance ---------------------------------------------------------
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 2 ** 32 - 1), name=st.sampled_from(NAMES + ("random",)))
+@given(seed=st.integers(0, 2**32 - 1), name=st.sampled_from(NAMES + ("random",)))
 def test_structure_distance_zero_for_permuted_translated_copy(seed, name):
     rng = np.random.default_rng(seed)
     c = random_crystal(seed, n=5, lattice=SKEWED) if name == "random" else prototype(name)
@@ -236,7 +263,9 @@ def test_structure_distance_agrees_with_structure_matcher():
         ours = structure_distance(c, moved)
         assert 0.01 < ours < 0.05 and rms * (c.volume / c.n_atoms) ** (1 / 3) == pytest.approx(ours, rel=1e-6)
         same = moved_copy(c, rng)
-        assert structure_distance(c, same) < 1e-9 and matcher.get_rms_dist(c.to_pymatgen(), same.to_pymatgen())[0] < 1e-6
+        assert (
+            structure_distance(c, same) < 1e-9 and matcher.get_rms_dist(c.to_pymatgen(), same.to_pymatgen())[0] < 1e-6
+        )
 
 
 def test_structure_distance_of_a_jittered_copy_is_the_centred_rms():
@@ -265,7 +294,7 @@ def brute_force_distance(a, b, grid=12):
     for perm in itertools.permutations(range(b.n_atoms)):
         fb = b.frac_coords[list(perm)]  # (N, 3)
         _, d = minimum_image(fb[None] - a.frac_coords[None] - shifts[:, None], a.lattice)  # (G, N)
-        for t in shifts[np.argsort(np.mean(d ** 2, axis=1))[:4]]:
+        for t in shifts[np.argsort(np.mean(d**2, axis=1))[:4]]:
             for _ in range(10):
                 vec, d = minimum_image(fb - a.frac_coords - t, a.lattice)  # (N, 3), (N,)
                 t = t + vec.mean(axis=0) @ inv
@@ -310,8 +339,19 @@ def test_report_formats():
     samples = [random_crystal(s) for s in range(5)] + [prototype("fcc"), prototype("sc")]
     report = evaluate_samples(samples, reference=[prototype("fcc")])
     text = str(report)
-    for key in ("valid structure", "valid composition", "unique", "novel", "memorised", "ltol 0.3, stol 0.5, "
-                "angle_tol 10", "d_min", "density", "prototype match", "space groups", "symprec"):
+    for key in (
+        "valid structure",
+        "valid composition",
+        "unique",
+        "novel",
+        "memorised",
+        "ltol 0.3, stol 0.5, angle_tol 10",
+        "d_min",
+        "density",
+        "prototype match",
+        "space groups",
+        "symprec",
+    ):
         assert key in text
     assert repr(report) == text and report._repr_html_().startswith("<table>")
     d = report.to_dict(per_sample=True)
@@ -358,9 +398,21 @@ def test_generate_summary_carries_the_metrics(tmp_path, model, n_atoms):
     import argparse
 
     from crystal_tutorial.cli.generate import add_generate_arguments, run_generate
+
     args = add_generate_arguments(argparse.ArgumentParser()).parse_args(
-        ["--model", model, "--n-atoms", str(n_atoms), "--n-samples", "4", "--out", str(tmp_path / "run"),
-         "--weights", "pretrained"])
+        [
+            "--model",
+            model,
+            "--n-atoms",
+            str(n_atoms),
+            "--n-samples",
+            "4",
+            "--out",
+            str(tmp_path / "run"),
+            "--weights",
+            "pretrained",
+        ]
+    )
     lines = []
     assert run_generate(args, log=lines.append) == 0
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
@@ -392,6 +444,7 @@ def test_metrics_refuse_absurd_cells_with_a_message_before_allocating(tmp_path):
     """Today: MemoryError after asking for gigabytes; wanted: a ValueError naming the sample and the budget."""
     import subprocess
     import sys
+
     result = subprocess.run([sys.executable, "-c", _ABSURD], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.strip().splitlines()
@@ -403,8 +456,13 @@ def test_metrics_refuse_absurd_cells_with_a_message_before_allocating(tmp_path):
 
 def test_matcher_budget_passes_real_cells():
     from crystal_tutorial.metrics import MATCHER_LATTICE_BUDGET, check_matcher_budget
-    for c in [*binary_dataset().values(), prototype("fcc"), Crystal(SKEWED, [[0, 0, 0]], [14]),
-              Crystal(np.diag([3.0, 3.0, 30.0]), [[0, 0, 0]], [14])]:  # a layered cell, 10:1
+
+    for c in [
+        *binary_dataset().values(),
+        prototype("fcc"),
+        Crystal(SKEWED, [[0, 0, 0]], [14]),
+        Crystal(np.diag([3.0, 3.0, 30.0]), [[0, 0, 0]], [14]),
+    ]:  # a layered cell, 10:1
         assert check_matcher_budget("c", c.lattice) <= MATCHER_LATTICE_BUDGET
 
 
@@ -414,6 +472,7 @@ def test_uniqueness_makes_a_bounded_number_of_matcher_calls(monkeypatch):
     from pymatgen.analysis.structure_matcher import StructureMatcher
 
     from crystal_tutorial.metrics import UNIQUE_CANDIDATES
+
     calls = []
     fit = StructureMatcher.fit
     monkeypatch.setattr(StructureMatcher, "fit", lambda self, *a, **k: calls.append(1) or fit(self, *a, **k))
@@ -441,6 +500,7 @@ def test_uniqueness_is_exact_while_groups_are_small():
 
 def test_fingerprint_ignores_what_the_matcher_ignores():
     from crystal_tutorial.metrics import fingerprint
+
     rng = np.random.default_rng(3)
     c = binary_dataset()["NaCl"]
     f = fingerprint(c.to_pymatgen())
@@ -450,6 +510,7 @@ def test_fingerprint_ignores_what_the_matcher_ignores():
 
 def test_scoring_cost_and_no_uniqueness():
     from crystal_tutorial.metrics import SCORING_BUDGET_SECONDS, scoring_cost
+
     assert scoring_cost(2000, 64) > SCORING_BUDGET_SECONDS > scoring_cost(10, 64, n_reference=10)
     assert scoring_cost(200, 8) < scoring_cost(400, 8) < 2.1 * scoring_cost(200, 8)  # linear, not quadratic
     with pytest.raises(ValueError, match="n_samples"):

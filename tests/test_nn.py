@@ -329,7 +329,7 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(RuntimeError, match="backward called before forward"):
         nn.MLP([4, 8, 3], rng=0).backward(np.zeros((5, 3)))
     model.forward(np.zeros((5, 4)))
-    with pytest.raises(ValueError, match=r"grad_out must have the shape of the last forward output \(5, 3\), got \(5, 2\)"):
+    with pytest.raises(ValueError, match=r"grad_out must have the shape of the last forward output \(5, 3\), got \(5, 2\)"):  # noqa: E501
         model.backward(np.zeros((5, 2)))
     with pytest.raises(ValueError, match="grad_out contains NaN"):
         model.backward(np.full((5, 3), np.inf))
@@ -399,8 +399,10 @@ def test_optimiser_bad_inputs():
 
 def test_blas_threads_limits_and_restores():
     from threadpoolctl import threadpool_info
+
     def blas():
         return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
     before = blas()
     with nn.blas_threads(1):
         assert all(n == 1 for n in blas())
@@ -409,14 +411,17 @@ def test_blas_threads_limits_and_restores():
 
 # ---- the toy regression and the slider render function of notebook 03 ----
 
+
 def test_fit_toy_regression_adam_beats_sgd_and_is_deterministic():
     adam = viz_nn.fit_toy_regression("adam", lr=1e-2, steps=200)
     sgd = viz_nn.fit_toy_regression("sgd", lr=1e-2, steps=200)
     assert adam["loss"].shape == adam["step"].shape == (201,)
-    assert adam["loss"][0] == sgd["loss"][0]                     # same data and initial weights
+    assert adam["loss"][0] == sgd["loss"][0]  # same data and initial weights
     assert adam["loss"][-1] < 0.3 * adam["loss"][0]
     assert adam["loss"][-1] < sgd["loss"][-1]
-    assert np.array_equal(viz_nn.fit_toy_regression("adam", steps=20)["loss"], viz_nn.fit_toy_regression("adam", steps=20)["loss"])
+    assert np.array_equal(
+        viz_nn.fit_toy_regression("adam", steps=20)["loss"], viz_nn.fit_toy_regression("adam", steps=20)["loss"]
+    )
     bad = viz_nn.fit_toy_regression("sgd", lr=1.0, steps=50)
     assert bad["diverged"] and np.all(np.isfinite(bad["loss"]))
     with pytest.raises(ValueError, match=r"batch_size must be an integer in 1\.\.256, got 0"):
@@ -425,10 +430,17 @@ def test_fit_toy_regression_adam_beats_sgd_and_is_deterministic():
         viz_nn.fit_toy_regression("rmsprop")
 
 
-@pytest.mark.parametrize("kwargs", [dict(), dict(lr=1e-5, beta1=0.0, beta2=0.0, batch_size=1),
-                                    dict(lr=1.0, beta1=0.999, beta2=0.99999, batch_size=256)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(),
+        dict(lr=1e-5, beta1=0.0, beta2=0.0, batch_size=1),
+        dict(lr=1.0, beta1=0.999, beta2=0.99999, batch_size=256),
+    ],
+)
 def test_render_optimizer_race_at_slider_extremes(kwargs):
     import matplotlib.figure
+
     fig = viz_nn.render_optimizer_race(steps=60, **kwargs)
     assert isinstance(fig, matplotlib.figure.Figure)
     ax = fig.axes[0]
@@ -436,14 +448,16 @@ def test_render_optimizer_race_at_slider_extremes(kwargs):
     assert sum(1 for line in ax.get_lines() if line.get_label().startswith(("Adam", "SGD"))) == 3
 
 
-@pytest.mark.parametrize("name,value", [("lr", 2.0), ("lr", 0.0), ("beta1", 1.0), ("beta2", -0.1), ("batch_size", 0),
-                                        ("batch_size", 300)])
+@pytest.mark.parametrize(
+    "name,value", [("lr", 2.0), ("lr", 0.0), ("beta1", 1.0), ("beta2", -0.1), ("batch_size", 0), ("batch_size", 300)]
+)
 def test_render_optimizer_race_rejects_out_of_range_sliders(name, value):
     with pytest.raises(ValueError, match=f"{name} must be (a number|an integer) in"):
         viz_nn.render_optimizer_race(**{name: value})
 
 
 # ---- notebook 03: committed clean, and each folded solution passes its checker ----
+
 
 def _cells():
     if not NOTEBOOK.exists():
@@ -468,8 +482,13 @@ def test_notebook_exercise_solutions_pass_their_checks(capsys):
     for solution, check_src in zip(tagged["solution"], tagged["check"]):
         code = re.search(r"```python\n(.*?)```", solution, re.S).group(1)
         results = []
-        namespace = {"np": np, "nn": nn, "optim": optim, "checkpoint": checkpoint,
-                     "check": lambda *a, **k: results.append(check(*a, **k))}
+        namespace = {
+            "np": np,
+            "nn": nn,
+            "optim": optim,
+            "checkpoint": checkpoint,
+            "check": lambda *a, **k: results.append(check(*a, **k)),
+        }
         exec(code, namespace)
         exec(check_src, namespace)
         assert len(results) == 1 and results[0].ok, (results, code)

@@ -121,16 +121,23 @@ def test_projector_cells_are_marked_as_slides():
     section headings of tests/test_slides.py (markdown), never another code cell."""
     import re
     from pathlib import Path
-    build = re.compile(r"\b(panel|button_panel|play_slider)\(|W\.(FloatSlider|IntSlider|FloatLogSlider|SelectionSlider)\(")
+    build = re.compile(r"\b(panel|button_panel|play_slider)\(|W\.(FloatSlider|IntSlider|FloatLogSlider|SelectionSlider)\(")  # noqa: E501
     notebooks = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     assert notebooks
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
-        slides = [c for c in nb.cells if c.metadata.get("slideshow", {}).get("slide_type") == "slide"
-                  and c.cell_type == "code"]
+        slides = [
+            c
+            for c in nb.cells
+            if c.metadata.get("slideshow", {}).get("slide_type") == "slide" and c.cell_type == "code"
+        ]
         for cell in slides:
             body = "\n".join(l for l in cell.source.splitlines() if not re.match(r"\s*(from|import)\s", l))
             assert cell.cell_type == "code" and build.search(body), f"{path.name}: slide cell {cell.id} builds no panel"
-        panels = [c for c in nb.cells if c.cell_type == "code" and build.search(
-            "\n".join(l for l in c.source.splitlines() if not re.match(r"\s*(from|import)\s", l)))]
+        panels = [
+            c
+            for c in nb.cells
+            if c.cell_type == "code"
+            and build.search("\n".join(l for l in c.source.splitlines() if not re.match(r"\s*(from|import)\s", l)))
+        ]
         assert len(slides) == len(panels), f"{path.name}: {len(panels)} panel cells, {len(slides)} marked as slides"

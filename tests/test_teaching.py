@@ -67,12 +67,16 @@ def test_every_exercise_has_prompt_answer_check_and_solution(path):
         assert ex.prompt, f"{path.name} {ex.name}: the prompt is a markdown cell tagged 'exercise'"
         if not ex.check:
             continue   # an open exercise: a prompt, maybe a solution, nothing to check
-        assert ex.name.startswith(path.name[:2] + "."), f"{path.name}: check name {ex.name!r} must start with its number"
+        assert ex.name.startswith(path.name[:2] + "."), (
+            f"{path.name}: check name {ex.name!r} must start with its number"
+        )
         assert ex.answer, f"{path.name} {ex.name}: needs an answer cell (code tagged 'exercise')"
         assert len(ex.solution) == 1, f"{path.name} {ex.name}: needs exactly one solution cell"
         assert ex.prompt[-1] < ex.answer[0] < ex.check[0] < ex.solution[0], f"{path.name} {ex.name}: cell order"
         answer_cells = "\n".join(cell_text(nb["cells"][i]) for i in ex.answer)
-        assert re.search(r"^answer\s*=\s*None", answer_cells, re.M), f"{path.name} {ex.name}: answer cell starts unanswered"
+        assert re.search(r"^answer\s*=\s*None", answer_cells, re.M), (
+            f"{path.name} {ex.name}: answer cell starts unanswered"
+        )
         code = solution_code(cell_text(nb["cells"][ex.solution[0]]))
         assert re.search(r"^answer\s*=", code, re.M), f"{path.name} {ex.name}: the solution's python block sets answer"
 
@@ -80,29 +84,34 @@ def test_every_exercise_has_prompt_answer_check_and_solution(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_opening_says_run_from_the_top_and_installs_in_colab(path):
     nb = load(path)
-    assert RUN_FROM_THE_TOP.strip() in cell_text(nb["cells"][0]), f"{path.name}: the first cell says to run from the top"
+    assert RUN_FROM_THE_TOP.strip() in cell_text(nb["cells"][0]), (
+        f"{path.name}: the first cell says to run from the top"
+    )
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert cell_text(code[0]) == colab_cell_source(), (
-        f"{path.name}: the first code cell is the Colab cell (teaching.write_colab_cells() rewrites it)")
+        f"{path.name}: the first code cell is the Colab cell (teaching.write_colab_cells() rewrites it)"
+    )
     assert f'explain_missing_names("{path.name}")' in cell_text(code[1]), (
-        f"{path.name}: the setup cell (second code cell) calls explain_missing_names with its own file name")
+        f"{path.name}: the setup cell (second code cell) calls explain_missing_names with its own file name"
+    )
 
 
 def test_colab_cell_does_nothing_outside_colab():
     for repository in (None, "https://github.com/someone/crystal"):
-        exec(colab_cell_source(repository), {})   # would pip install or import google.colab if it misread the test
+        exec(colab_cell_source(repository), {})  # would pip install or import google.colab if it misread the test
     with pytest.raises(ValueError, match="repository"):
         colab_cell_source("github.com/no-scheme")
 
 
 def _fake_colab(monkeypatch, calls):
     import types
+
     colab = types.ModuleType("google.colab")
     colab.output = types.SimpleNamespace(enable_custom_widget_manager=lambda: calls.append("widgets"))
     monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
     monkeypatch.setitem(sys.modules, "google.colab", colab)
     monkeypatch.setattr(subprocess, "run", lambda cmd, check: calls.append(cmd))
-    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)   # as if not installed yet
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)  # as if not installed yet
 
 
 def test_colab_cell_installs_from_the_repository_in_colab(monkeypatch):
@@ -110,7 +119,10 @@ def test_colab_cell_installs_from_the_repository_in_colab(monkeypatch):
     calls = []
     _fake_colab(monkeypatch, calls)
     exec(colab_cell_source("https://github.com/someone/crystal"), {})
-    assert calls == [[sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/someone/crystal"], "widgets"]
+    assert calls == [
+        [sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/someone/crystal"],
+        "widgets",
+    ]
 
 
 def test_colab_cell_without_an_address_says_what_to_do(monkeypatch):
@@ -125,7 +137,8 @@ def test_colab_cell_without_an_address_says_what_to_do(monkeypatch):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_placeholder_reaches_a_notebook(path):
-    """A placeholder (YOUR-ACCOUNT, YOUR-NAME, <your-repo>) never reaches a learner's notebook or the site built from it."""
+    """A placeholder (YOUR-ACCOUNT, YOUR-NAME, <your-repo>) never reaches a learner's notebook or the site
+    built from it."""
     text = path.read_text(encoding="utf-8")
     assert not re.search(r"YOUR-[A-Z]+|<your[-_ ][a-z-]+>", text), f"{path.name} shows a placeholder"
 
@@ -139,13 +152,15 @@ def test_answer_key_holds_every_solution_in_order():
         nb = load(path)
         for ex in exercises(nb):
             assert f"### {ex.name}" in key
-            for i in ex.solution:   # every solution, under its exercise's name, without nbgrader's markers
+            for i in ex.solution:  # every solution, under its exercise's name, without nbgrader's markers
                 body = solution_body(cell_text(nb["cells"][i]))
                 assert body.strip() in key and "<!--" not in body
 
 
 def test_solution_body_ignores_html_comments_only():
-    body = solution_body("<!-- BEGIN MARK SCHEME -->\n<details><summary>Solution</summary>\nx\n</details>\n<!-- END -->")
+    body = solution_body(
+        "<!-- BEGIN MARK SCHEME -->\n<details><summary>Solution</summary>\nx\n</details>\n<!-- END -->"
+    )
     assert body == "x"
     with pytest.raises(ValueError, match="details"):
         solution_body("<!-- a -->\nanswer = 1\n<details><summary>Solution</summary>x</details>")
@@ -169,17 +184,32 @@ def run_with_nbval(nb, path, expected):
     nb.cells.insert(setup + 1, nbformat.v4.new_code_cell(STRICT_CHECK.format(expected=expected)))
     path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
     (path.parent / "pytest.ini").write_text("[pytest]\n")
-    run = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-cell-timeout=300", "-q",
-                          "-p", "no:cacheprovider", path.name], cwd=path.parent, capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "--nbval-cell-timeout=300",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            path.name,
+        ],
+        cwd=path.parent,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     return run.stdout
 
 
-FAST = {"02_forward_diffusion.ipynb", "03_mlp_and_adam.ipynb"}   # the others: pytest -m slow
+FAST = {"02_forward_diffusion.ipynb", "03_mlp_and_adam.ipynb"}  # the others: pytest -m slow
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, marks=() if p.name in FAST else pytest.mark.slow) for p in NOTEBOOKS],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [pytest.param(p, marks=() if p.name in FAST else pytest.mark.slow) for p in NOTEBOOKS], ids=lambda p: p.name
+)
 def test_pasting_the_key_into_the_notebook_makes_every_check_correct(path, tmp_path):
     """The key's code pasted below each answer cell (as a learner would) makes every check say "correct".
     (The students' copies have no checks: tests/test_grading.py autogrades them instead.)"""
@@ -196,8 +226,16 @@ def test_notebook_runs_unanswered(tmp_path):
 
 def test_the_strict_check_cell_can_fail(tmp_path):
     """The two tests above can fail: an unanswered exercise does not pass as "correct"."""
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in (
-        "x = 1", "from crystal_tutorial.course.exercises import check", "check('01.1 a test', None, expected=1.0)")])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(s)
+            for s in (
+                "x = 1",
+                "from crystal_tutorial.course.exercises import check",
+                "check('01.1 a test', None, expected=1.0)",
+            )
+        ]
+    )
     with pytest.raises(AssertionError, match="not attempted"):
         run_with_nbval(nb, tmp_path / "strict.ipynb", expected=True)
 

@@ -32,9 +32,15 @@ def add_benchmark_arguments(parser):
                         help="first N test structures (default 100; at most the split's size)")
     parser.add_argument("--k", type=_int_in(1, 100), default=1, help="predictions per structure (default 1)")
     parser.add_argument("--seed", type=_int_in(0, SEED_MAX), default=0, help="random seed (default 0)")
-    parser.add_argument("--weights", default="pretrained", help="a CSP checkpoint (checkpoint.save), or 'pretrained' (default)")
-    parser.add_argument("--processes", type=_int_in(1, 64), default=None,
-                        help="matching processes, at most the CPU cores (default 2, or 1 on one core)")
+    parser.add_argument(
+        "--weights", default="pretrained", help="a CSP checkpoint (checkpoint.save), or 'pretrained' (default)"
+    )
+    parser.add_argument(
+        "--processes",
+        type=_int_in(1, 64),
+        default=None,
+        help="matching processes, at most the CPU cores (default 2, or 1 on one core)",
+    )
     parser.add_argument("--out", required=True, help="output folder (new, empty, or a finished run with --overwrite)")
     parser.add_argument("--overwrite", action="store_true", help="replace a finished run in --out as a whole")
     return parser
@@ -45,8 +51,10 @@ def _check_processes(processes) -> int:
     if processes is None:
         return min(2, cores)
     if processes > cores:
-        raise UsageError(f"--processes {processes} is more than the {cores} CPU core(s) this process may use; "
-                         f"more processes would only wait for a core (ask for at most {cores})")
+        raise UsageError(
+            f"--processes {processes} is more than the {cores} CPU core(s) this process may use; "
+            f"more processes would only wait for a core (ask for at most {cores})"
+        )
     return processes
 
 
@@ -68,19 +76,24 @@ def _load_model(dataset: str, weights):
         raise UsageError(f"--weights: {exc}") from None
     name = PRETRAINED_CSP.get(path, path)
     if getattr(model, "cond_dim", None) != 1:
-        raise UsageError(f"--weights: {name} holds a joint generation model (cond_dim {model.cond_dim}), not a "
-                         "CSP model; write one with checkpoint.save (benchmarks/make_pretrained_csp.py)")
+        raise UsageError(
+            f"--weights: {name} holds a joint generation model (cond_dim {model.cond_dim}), not a "
+            "CSP model; write one with checkpoint.save (benchmarks/make_pretrained_csp.py)"
+        )
     bad = [k for k, v in model.parameters().items() if not np.all(np.isfinite(v))]
     if bad:
-        raise UsageError(f"--weights: {name} holds NaN or infinite weights ({len(bad)} arrays, e.g. {bad[0]!r}); "
-                         "the file is damaged or its training diverged")
+        raise UsageError(
+            f"--weights: {name} holds NaN or infinite weights ({len(bad)} arrays, e.g. {bad[0]!r}); "
+            "the file is damaged or its training diverged"
+        )
     return model, meta
 
 
 def _cif_name(method: str, index: int, sample: int) -> str:
     """Where a prediction's CIF goes: named by its row in the split, never by the data file's material_id."""
-    folder = "predictions" if method == MODEL_ROW else \
-        "baselines/" + re.sub(r"[^a-z0-9]+", "_", method.lower()).strip("_")
+    folder = (
+        "predictions" if method == MODEL_ROW else "baselines/" + re.sub(r"[^a-z0-9]+", "_", method.lower()).strip("_")
+    )
     return f"{folder}/{index:05d}_{sample}.cif"
 
 
@@ -107,8 +120,8 @@ def run_benchmark(args, log=print) -> int:
             table = run_table(args.dataset, args.n_test, args.k, args.seed, model, processes)
         except WorkerDied as exc:
             raise WorkerDied(f"{exc}; nothing was written to {run.out} (a run appears only when complete)") from None
-        ids = benchmark_ids(args.dataset, "test")[:args.n_test]
-        for name, preds in table["predictions"].items():      # loop over methods, structures, samples
+        ids = benchmark_ids(args.dataset, "test")[: args.n_test]
+        for name, preds in table["predictions"].items():  # loop over methods, structures, samples
             for i, row in enumerate(preds):
                 for j, crystal in enumerate(row):
                     path = run.tmp / _cif_name(name, i, j)
@@ -118,14 +131,26 @@ def run_benchmark(args, log=print) -> int:
         record = records_csv(table["scores"], ids, _cif_name)
         atomic_write_text(run.tmp / "predictions.csv", record)
         summary = {name: summarize(s) for name, s in scores_from_csv(record).items()}  # the table, from the record
-        results = {"dataset": args.dataset, "split": "test", "trained_on": "the train part of val (val_split; DATA.md)",
-                   "n_test": len(ids), "k": args.k, "seed": args.seed, "weights": str(args.weights),
-                   "training": meta.get("extra", {}), "matcher": dict(MATCHER_SETTINGS),
-                   "sampler": SAMPLERS[args.dataset],
-                   "record": "predictions.csv", "results": summary, "published": published_rows(args.dataset),
-                   "timings": {"seconds": table["seconds"], "total": round(time.perf_counter() - start, 2)}}
+        results = {
+            "dataset": args.dataset,
+            "split": "test",
+            "trained_on": "the train part of val (val_split; DATA.md)",
+            "n_test": len(ids),
+            "k": args.k,
+            "seed": args.seed,
+            "weights": str(args.weights),
+            "training": meta.get("extra", {}),
+            "matcher": dict(MATCHER_SETTINGS),
+            "sampler": SAMPLERS[args.dataset],
+            "record": "predictions.csv",
+            "results": summary,
+            "published": published_rows(args.dataset),
+            "timings": {"seconds": table["seconds"], "total": round(time.perf_counter() - start, 2)},
+        }
         atomic_write_text(run.tmp / "results.json", json.dumps(results, indent=2) + "\n")
     head = summary[MODEL_ROW]
-    log(f"wrote results.json, predictions.csv and {len(ids) * args.k} predictions per method to {run.out}/: "
-        f"CSP model {head['match_rate']}% match, RMSE {head['rmse']}")
+    log(
+        f"wrote results.json, predictions.csv and {len(ids) * args.k} predictions per method to {run.out}/: "
+        f"CSP model {head['match_rate']}% match, RMSE {head['rmse']}"
+    )
     return 0

@@ -274,7 +274,7 @@ def run_generate(args, log=print) -> int:
             if args.weights == "pretrained":
                 _fail("--weights: there are no pretrained per-atom MLP weights (train one with --model mlp first)")
             path = Path(args.weights)
-            model, config = _load_weights_arg(load, path, "no per-atom MLP weights file (train one with --model mlp first)")
+            model, config = _load_weights_arg(load, path, "no per-atom MLP weights file (train one with --model mlp first)")  # noqa: E501
             loaded = (model, config, {"weights": str(args.weights)})
         log(f"loaded {loaded[0]!r} from {path}")
     dataset = demo_dataset()
@@ -286,43 +286,63 @@ def run_generate(args, log=print) -> int:
         batch = sample_batch_size(args.model, args.n_atoms)
         if args.model == "pairwise":
             from ..torus import sample_torus
+
             if loaded is None:
                 model, info, timings["train_seconds"] = _train_pairwise(args, dataset, run.tmp, log)
             else:
                 model, _, info = loaded
             tic = time.perf_counter()
-            samples = sample_in_batches(lambda k: sample_torus(model, args.n_atoms, k, rng,
-                                                               temperature=float(args.temperature), lattice=lattice),
-                                        args.n_samples, batch, log)
-            info.update(sampler="reverse diffusion, 200 noise levels, 4 Langevin corrector steps each",
-                        temperature=float(args.temperature))
+            samples = sample_in_batches(
+                lambda k: sample_torus(
+                    model, args.n_atoms, k, rng, temperature=float(args.temperature), lattice=lattice
+                ),
+                args.n_samples,
+                batch,
+                log,
+            )
+            info.update(
+                sampler="reverse diffusion, 200 noise levels, 4 Langevin corrector steps each",
+                temperature=float(args.temperature),
+            )
         else:
             from ..sampling import sample_ddpm
+
             if loaded is None:
                 model, config, info, timings["train_seconds"] = _train_mlp(args, dataset, run.tmp, log)
             else:
                 model, config, info = loaded
             tic = time.perf_counter()
             schedule = config.make_schedule()
-            samples = sample_in_batches(lambda k: sample_ddpm(model, schedule, args.n_atoms, lattice, k, rng),
-                                        args.n_samples, batch, log)
+            samples = sample_in_batches(
+                lambda k: sample_ddpm(model, schedule, args.n_atoms, lattice, k, rng), args.n_samples, batch, log
+            )
             info.update(sampler="ancestral DDPM on centred coordinates")
         timings["sample_seconds"] = time.perf_counter() - tic
         for k, crystal in enumerate(samples):
             write_cif(crystal, run.tmp / f"sample_{k:03d}.cif")
         tic = time.perf_counter()
         reference = [Crystal(lattice, c.frac_coords, c.numbers) for c in dataset]  # the training set, in this cell
-        report = evaluate_samples(samples, reference=reference, symprec=symprec,
-                                  uniqueness=not getattr(args, "no_uniqueness", False))
+        report = evaluate_samples(
+            samples, reference=reference, symprec=symprec, uniqueness=not getattr(args, "no_uniqueness", False)
+        )
         timings["evaluate_seconds"] = time.perf_counter() - tic
         summary = report.to_dict()
-        summary["generate"] = dict(model=args.model, n_atoms=args.n_atoms, n_samples=args.n_samples, seed=args.seed,
-                                   lattice_a=float(args.lattice_a), sample_batch=batch, **info)
+        summary["generate"] = dict(
+            model=args.model,
+            n_atoms=args.n_atoms,
+            n_samples=args.n_samples,
+            seed=args.seed,
+            lattice_a=float(args.lattice_a),
+            sample_batch=batch,
+            **info,
+        )
         summary["timings"] = timings  # wall-clock seconds: the only part that differs between identical runs
         atomic_write_text(run.tmp / "summary.json", json.dumps(summary, indent=2) + "\n")
     rates = ", ".join(f"{k} {v:.0%}" for k, v in summary["prototype_rates"].items())
-    log(f"wrote {len(samples)} CIF files and summary.json to {run.out}/: prototypes ({rates}), "
-        f"d_min >= {report.min_distance:g} Å in {summary['distance_valid_rate']:.0%}; {report.summary_line()}")
+    log(
+        f"wrote {len(samples)} CIF files and summary.json to {run.out}/: prototypes ({rates}), "
+        f"d_min >= {report.min_distance:g} Å in {summary['distance_valid_rate']:.0%}; {report.summary_line()}"
+    )
     return 0
 
 
@@ -334,7 +354,8 @@ def run_generate_joint(args, log=print) -> int:
     ``guidance`` (w >= 0, default 1), ``weights`` (a ``checkpoint.save`` file; None or "pretrained" = the
     shipped weights), ``temperature`` (default 0.5), ``symprec`` (Å, default 0.1) and ``overwrite``.
     Writes ``out/sample_000.cif`` ..., ``out/summary.json`` (``metrics.evaluate_samples(...).to_dict()``,
-    novelty against ``training_set()``, plus the condition, guidance and the species-aware prototype match rate under ``"generate"``,
+    novelty against ``training_set()``, plus the condition, guidance and the species-aware prototype match rate
+    under ``"generate"``,
     wall-clock times under ``"timings"``) and ``out/run.json``, all at once when complete
     (``runs.RunFolder``). Bad values raise ``runs.UsageError`` naming the option; an unreadable
     weights file a ValueError naming the file.
@@ -346,23 +367,35 @@ def run_generate_joint(args, log=print) -> int:
     from ..metrics import evaluate_samples
     from ..nn import blas_threads
     from ..physics import species_match
+
     n_atoms, n_samples = getattr(args, "n_atoms", None), getattr(args, "n_samples", None)
     for flag, value, low, high in (("--n-atoms", n_atoms, 2, 12), ("--n-samples", n_samples, 1, 10_000)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-            raise UsageError(f"{flag} must be an integer in {low}..{high} (the shipped model is trained on 2, 4 "
-                             f"and 8 atoms), got {value!r}")
+            raise UsageError(
+                f"{flag} must be an integer in {low}..{high} (the shipped model is trained on 2, 4 "
+                f"and 8 atoms), got {value!r}"
+            )
     density = getattr(args, "density", None)
     guidance = getattr(args, "guidance", None)
     guidance = 1.0 if guidance is None else guidance
     temperature = getattr(args, "temperature", 0.5)
     symprec = getattr(args, "symprec", None)
     symprec = 0.1 if symprec is None else symprec
-    for flag, value, allow_zero in (("--density", density, False), ("--guidance", guidance, True),
-                                    ("--temperature", temperature, False), ("--symprec", symprec, False)):
+    for flag, value, allow_zero in (
+        ("--density", density, False),
+        ("--guidance", guidance, True),
+        ("--temperature", temperature, False),
+        ("--symprec", symprec, False),
+    ):
         if value is None and flag == "--density":
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
-                or value < 0 or (value == 0 and not allow_zero):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not np.isfinite(value)
+            or value < 0
+            or (value == 0 and not allow_zero)
+        ):
             raise UsageError(f"{flag} must be a {'non-negative' if allow_zero else 'positive'} number, got {value!r}")
     check_memory("joint", int(n_atoms), int(n_samples))
     check_scoring(args, [c.n_atoms for c in training_set()])
@@ -378,8 +411,10 @@ def run_generate_joint(args, log=print) -> int:
     if density is not None:
         low, high = trained_density_range(config)
         if not low <= density <= high:
-            raise UsageError(f"--density {density:g} g/cm^3 lies outside the range the model was trained on, "
-                             f"{low:.2f}..{high:.2f} g/cm^3; its samples would not follow the condition")
+            raise UsageError(
+                f"--density {density:g} g/cm^3 lies outside the range the model was trained on, "
+                f"{low:.2f}..{high:.2f} g/cm^3; its samples would not follow the condition"
+            )
     elements = getattr(args, "elements", None)
     try:
         condition_vector(model, density, elements)
@@ -391,26 +426,50 @@ def run_generate_joint(args, log=print) -> int:
         tic = time.perf_counter()
         with blas_threads(1):
             samples = sample_in_batches(
-                lambda k: sample_joint(model, int(n_atoms), k, rng, density=density, elements=elements,
-                                       guidance=float(guidance), temperature=float(temperature)),
-                int(n_samples), batch, log)
+                lambda k: sample_joint(
+                    model,
+                    int(n_atoms),
+                    k,
+                    rng,
+                    density=density,
+                    elements=elements,
+                    guidance=float(guidance),
+                    temperature=float(temperature),
+                ),
+                int(n_samples),
+                batch,
+                log,
+            )
         sample_seconds = time.perf_counter() - tic
         for k, crystal in enumerate(samples):
             write_cif(crystal, run.tmp / f"sample_{k:03d}.cif")
         tic = time.perf_counter()
-        report = evaluate_samples(samples, reference=training_set(), symprec=float(symprec),
-                                  uniqueness=not getattr(args, "no_uniqueness", False))
+        report = evaluate_samples(
+            samples,
+            reference=training_set(),
+            symprec=float(symprec),
+            uniqueness=not getattr(args, "no_uniqueness", False),
+        )
         matched = species_match(samples, training_set(), float(symprec))
         summary = report.to_dict()
         summary["generate"] = dict(
-            model="joint", n_atoms=int(n_atoms), n_samples=int(n_samples), seed=args.seed,
+            model="joint",
+            n_atoms=int(n_atoms),
+            n_samples=int(n_samples),
+            seed=args.seed,
             weights="pretrained" if weights in (None, "pretrained") else str(weights),
-            condition={"density_g_cm3": density, "elements": elements}, guidance=float(guidance),
-            temperature=float(temperature), species_prototype_match_rate=float(matched.mean()),
-            formulas=[c.formula for c in samples], sample_batch=batch)
+            condition={"density_g_cm3": density, "elements": elements},
+            guidance=float(guidance),
+            temperature=float(temperature),
+            species_prototype_match_rate=float(matched.mean()),
+            formulas=[c.formula for c in samples],
+            sample_batch=batch,
+        )
         summary["timings"] = {"sample_seconds": sample_seconds, "evaluate_seconds": time.perf_counter() - tic}
         atomic_write_text(run.tmp / "summary.json", json.dumps(summary, indent=2) + "\n")
-    log(f"wrote {len(samples)} CIF files and summary.json to {run.out}/: valid {report.validity_rate:.0%}, "
+    log(
+        f"wrote {len(samples)} CIF files and summary.json to {run.out}/: valid {report.validity_rate:.0%}, "
         f"training-prototype match (with species) {matched.mean():.0%}, median density "
-        f"{np.median(report.density):.2f} g/cm^3; {report.summary_line()}")
+        f"{np.median(report.density):.2f} g/cm^3; {report.summary_line()}"
+    )
     return 0

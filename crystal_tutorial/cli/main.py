@@ -163,16 +163,24 @@ def add_student_edition(sub) -> None:
 
 
 def add_site(sub) -> None:
-    site = sub.add_parser("site", help="execute every notebook and write a static website (crystal_tutorial.course.site)")
-    site.add_argument("out", help="output folder: new, empty, or an earlier site holding only its own files "
-                      "(replaced as a whole when the new one is complete)")
-    site.add_argument("--notebooks", default=None, help="folder of NN_*.ipynb (default: ./notebooks or the repository's)")
+    site = sub.add_parser("site", help="execute every notebook and write a static website (crystal_tutorial.course.site)")  # noqa: E501
+    site.add_argument(
+        "out",
+        help="output folder: new, empty, or an earlier site holding only its own files "
+        "(replaced as a whole when the new one is complete)",
+    )
+    site.add_argument(
+        "--notebooks", default=None, help="folder of NN_*.ipynb (default: ./notebooks or the repository's)"
+    )
     site.add_argument("--timeout", type=_int_in(1, 100_000), default=300, help="seconds a cell may take (default 300)")
-    site.set_defaults(func=lambda args: __import__("crystal_tutorial.course.site", fromlist=["run_site"]).run_site(args))
+    site.set_defaults(
+        func=lambda args: __import__("crystal_tutorial.course.site", fromlist=["run_site"]).run_site(args)
+    )
 
 
 def add_benchmark(sub) -> None:
     from .benchmark import add_benchmark_arguments, run_benchmark
+
     bench = sub.add_parser("benchmark", help="score the CSP model and baselines on perov-5 or carbon-24 (notebook 10)")
     add_benchmark_arguments(bench).set_defaults(func=run_benchmark)
 
@@ -194,8 +202,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG,
-                                     description="Crystal diffusion from scratch: command-line entry points.")
+    parser = _Parser(prog=PROG, description="Crystal diffusion from scratch: command-line entry points.")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in SUBCOMMANDS:
         add(sub)
@@ -218,6 +225,7 @@ def main(argv=None) -> int:
 
     import signal
     import threading
+
     previous = None
     if hasattr(signal, "SIGTERM") and threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, terminate)
@@ -226,11 +234,14 @@ def main(argv=None) -> int:
     except ValueError as exc:  # a usage error (runs.UsageError is one): SystemExit(2), as argparse's own
         raise SystemExit(fail(2, exc)) from None
     except KeyboardInterrupt as exc:
-        status, what = (EXIT_SIGTERM, "interrupted by SIGTERM") if isinstance(exc, Terminated) else \
-            (EXIT_SIGINT, "interrupted")
+        status, what = (
+            (EXIT_SIGTERM, "interrupted by SIGTERM") if isinstance(exc, Terminated) else (EXIT_SIGINT, "interrupted")
+        )
         if args.command in ("demo", "generate", "benchmark"):  # they write through runs.RunFolder
-            return fail(status, f"{what}; nothing was written to {args.out or 'the output folder'} "
-                                "(a run appears only when complete)")
+            return fail(
+                status,
+                f"{what}; nothing was written to {args.out or 'the output folder'} (a run appears only when complete)",
+            )
         return fail(status, what)
     except MemoryError as exc:
         return fail(1, f"out of memory ({exc or 'MemoryError'}); ask for a smaller job")

@@ -305,16 +305,22 @@ def memory_estimate(model: str, n_atoms: int, n_samples: int) -> int:
     benchmarks/bench_memory.py measures the peak RSS of real runs against it (1.2-1.4x margin)."""
     n_samples = check_int("n_samples", n_samples, 1, MAX_SAMPLES)
     batch = min(n_samples, sample_batch_size(model, n_atoms))
-    return int(BASE_BYTES[model] + batch * BYTES_PER_PAIR[model] * n_atoms ** 2 + n_samples * (BYTES_PER_SAMPLE + BYTES_PER_ATOM * n_atoms)
-               + min(n_samples * n_atoms ** 2, EVAL_CHUNK_PAIRS) * EVAL_BYTES_PER_PAIR)
+    return int(
+        BASE_BYTES[model]
+        + batch * BYTES_PER_PAIR[model] * n_atoms**2
+        + n_samples * (BYTES_PER_SAMPLE + BYTES_PER_ATOM * n_atoms)
+        + min(n_samples * n_atoms**2, EVAL_CHUNK_PAIRS) * EVAL_BYTES_PER_PAIR
+    )
 
 
 def check_memory(model: str, n_atoms: int, n_samples: int) -> int:
     """Refuse (UsageError, with the estimate) a job whose :func:`memory_estimate` exceeds MEMORY_LIMIT."""
     need = memory_estimate(model, n_atoms, n_samples)
     if need > MEMORY_LIMIT:
-        raise UsageError(f"--n-samples {n_samples} with --n-atoms {n_atoms} would need about {need / 2**30:.1f} GiB "
-                         f"of memory, more than the {MEMORY_LIMIT / 2**30:g} GiB allowed; ask for fewer samples or atoms")
+        raise UsageError(
+            f"--n-samples {n_samples} with --n-atoms {n_atoms} would need about {need / 2**30:.1f} GiB "
+            f"of memory, more than the {MEMORY_LIMIT / 2**30:g} GiB allowed; ask for fewer samples or atoms"
+        )
     return need
 
 

@@ -426,11 +426,12 @@ class StaticWidgets:
             div = _plotly_html(data[PLOTLY], f"ct-plotly-{self.n_plots}")
             return [{"output_type": out["output_type"], "metadata": {},
                      "data": {"text/html": f'<div class="ct-plotly">{div}</div>'},
-                     **({"execution_count": out.get("execution_count")} if out["output_type"] == "execute_result" else {})}]
+                     **({"execution_count": out.get("execution_count")} if out["output_type"] == "execute_result" else {})}]  # noqa: E501
         return [copy.deepcopy(out)]
 
     def apply(self, nb):
         import nbformat
+
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
@@ -445,6 +446,7 @@ class StaticWidgets:
 # --------------------------------------------------------------------------------------------
 # The site
 # --------------------------------------------------------------------------------------------
+
 
 def _title(nb, fallback: str) -> str:
     for cell in nb.cells:
@@ -464,15 +466,21 @@ def _minutes(nb) -> int | None:
 
 def _exporter():
     from nbconvert import HTMLExporter
-    exporter = HTMLExporter(template_name="crystal_site", extra_template_basedirs=[str(TEMPLATE_DIR)],
-                            mathjax_url=f"assets/mathjax/{MATHJAX_FILE}",
-                            exclude_input_prompt=True, exclude_output_prompt=True)
+
+    exporter = HTMLExporter(
+        template_name="crystal_site",
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        mathjax_url=f"assets/mathjax/{MATHJAX_FILE}",
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
     return exporter
 
 
 def _copy_assets(assets: Path) -> None:
     import mathjax  # the django-static-mathjax package: MathJax's own release files
     import plotly.offline
+
     root = Path(mathjax.__file__).parent / "static" / "mathjax"
     (assets / "mathjax").mkdir()
     atomic_write_bytes(assets / "mathjax" / MATHJAX_FILE, (root / "es5" / MATHJAX_FILE).read_bytes())
@@ -496,28 +504,37 @@ def _nav(pages: list, i: int) -> str:
 
 def _index_notebook(pages: list, conditions: str):
     import nbformat
-    rows = ["| # | notebook | study time (min) | sections (measured seconds) | run time (s) | kernel memory (MB) |",
-            "|---|---|---|---|---|---|"]
+
+    rows = [
+        "| # | notebook | study time (min) | sections (measured seconds) | run time (s) | kernel memory (MB) |",
+        "|---|---|---|---|---|---|",
+    ]
     for p in pages:
         r = p["report"]
         secs = "; ".join(f"{html.escape(name)} {s:.1f}" for name, s in r["sections"] if name != "(opening)")
-        rows.append(f'| {p["number"]} | [{p["title"]}]({p["href"]}) | {p.get("minutes") or ""} | {secs} | {r["seconds"]:.0f} | '
-                    f'{r.get("rss_mb", float("nan")):.0f} |')
-    intro = ("# Crystal Diffusion from Scratch\n\nA series of Jupyter notebooks from a periodic unit cell to a "
-             "diffusion model that generates crystal structures, every model part written by hand in NumPy. "
-             "This site shows every notebook executed top to bottom, with its figures; 3D figures can be "
-             "rotated. Widget panels show their default state: the sliders need Jupyter (JupyterLab or Binder).\n\n"
-             "The forward process, for a taste of the maths: $q(x_t \\mid x_0) = \\mathcal N(\\sqrt{\\bar\\alpha_t}\\,x_0, "
-             "(1-\\bar\\alpha_t) I)$.")
-    times = (f"## The notebooks\n\nStudy time is each notebook's own estimate for a student. Run times were "
-             f"measured while building this site ({conditions}); they include the kernel start.\n\n" + "\n".join(rows))
+        rows.append(
+            f"| {p['number']} | [{p['title']}]({p['href']}) | {p.get('minutes') or ''} | {secs} | {r['seconds']:.0f} | "
+            f"{r.get('rss_mb', float('nan')):.0f} |"
+        )
+    intro = (
+        "# Crystal Diffusion from Scratch\n\nA series of Jupyter notebooks from a periodic unit cell to a "
+        "diffusion model that generates crystal structures, every model part written by hand in NumPy. "
+        "This site shows every notebook executed top to bottom, with its figures; 3D figures can be "
+        "rotated. Widget panels show their default state: the sliders need Jupyter (JupyterLab or Binder).\n\n"
+        "The forward process, for a taste of the maths: $q(x_t \\mid x_0) = \\mathcal N(\\sqrt{\\bar\\alpha_t}\\,x_0, "
+        "(1-\\bar\\alpha_t) I)$."
+    )
+    times = (
+        f"## The notebooks\n\nStudy time is each notebook's own estimate for a student. Run times were "
+        f"measured while building this site ({conditions}); they include the kernel start.\n\n" + "\n".join(rows)
+    )
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell(intro), nbformat.v4.new_markdown_cell(times)]
     nb.metadata["title"] = "Crystal Diffusion from Scratch"
     return nb
 
 
-_LINK = re.compile(r"\]\(([^)\s#?]+)((?:#[^)\s]*)?\))")   # a markdown link's target: ](target#anchor)
+_LINK = re.compile(r"\]\(([^)\s#?]+)((?:#[^)\s]*)?\))")  # a markdown link's target: ](target#anchor)
 
 
 def site_links(text: str, notebooks_dir) -> tuple[str, set[Path]]:
@@ -536,10 +553,10 @@ def site_links(text: str, notebooks_dir) -> tuple[str, set[Path]]:
         if "://" in target or target.startswith(("/", "mailto:")) or "/" in target:
             return match.group(0)
         if target.endswith(".ipynb"):
-            return f"]({target[:-len('.ipynb')]}.html{match.group(2)}"
+            return f"]({target[: -len('.ipynb')]}.html{match.group(2)}"
         if target.endswith(".md") and (notebooks_dir / target).is_file():
             documents.add(notebooks_dir / target)
-            return f"]({target[:-len('.md')]}.html{match.group(2)}"
+            return f"]({target[: -len('.md')]}.html{match.group(2)}"
         return match.group(0)
 
     return _LINK.sub(page, text), documents
@@ -548,6 +565,7 @@ def site_links(text: str, notebooks_dir) -> tuple[str, set[Path]]:
 def _document_notebook(path: Path):
     """A markdown document (``DATA.md``) as a one-cell notebook, for the site's exporter."""
     import nbformat
+
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell(path.read_text(encoding="utf-8"))]
     return nb
@@ -571,13 +589,15 @@ def build_site(out, notebooks_dir="notebooks", timeout: int = 300, log=print) ->
     if not notebooks:
         raise FileNotFoundError(f"notebooks_dir: no NN_*.ipynb notebooks in {notebooks_dir}")
     from ..cli.runs import RunFolder
-    run = RunFolder(out, "site", overwrite=True, option="OUT")   # an earlier site (and nothing else) is replaced
+
+    run = RunFolder(out, "site", overwrite=True, option="OUT")  # an earlier site (and nothing else) is replaced
     t_start = time.perf_counter()
     with run:
         tmp = run.tmp
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        conditions = (f"{os.cpu_count()} CPU cores, load average {load:.1f} at the start, "
-                      f"Python {platform.python_version()}")
+        conditions = (
+            f"{os.cpu_count()} CPU cores, load average {load:.1f} at the start, Python {platform.python_version()}"
+        )
         executed = []
         for path in notebooks:
             log(f"executing {path.name} ...")
@@ -587,14 +607,23 @@ def build_site(out, notebooks_dir="notebooks", timeout: int = 300, log=print) ->
                 name = type(exc).__name__
                 if name not in ("CellExecutionError", "CellTimeoutError", "DeadKernelError"):
                     raise
-                if name == "CellTimeoutError":   # its message names the notebook and the cell
+                if name == "CellTimeoutError":  # its message names the notebook and the cell
                     raise ValueError(f"{exc} (--timeout; the site was not written)") from None
-                raise ValueError(f"notebook {path.name} failed while building the site: "
-                                 f"{str(exc).strip().splitlines()[-1][:300]}") from exc
+                raise ValueError(
+                    f"notebook {path.name} failed while building the site: {str(exc).strip().splitlines()[-1][:300]}"
+                ) from exc
             log(f"  {report['seconds']:.1f} s, kernel {report.get('rss_mb', '?')} MB, stalls {report['stalls']}")
             executed.append((path, nb, report))
-        pages = [{"number": p.name[:2], "href": p.stem + ".html", "title": _title(nb, p.stem), "report": r,
-                  "minutes": _minutes(nb)} for p, nb, r in executed]
+        pages = [
+            {
+                "number": p.name[:2],
+                "href": p.stem + ".html",
+                "title": _title(nb, p.stem),
+                "report": r,
+                "minutes": _minutes(nb),
+            }
+            for p, nb, r in executed
+        ]
         assets = tmp / "assets"
         assets.mkdir()
         _copy_assets(assets)
@@ -607,24 +636,31 @@ def build_site(out, notebooks_dir="notebooks", timeout: int = 300, log=print) ->
                     documents |= linked
             widgets = StaticWidgets(nb)
             widgets.apply(nb)
-            body, _ = exporter.from_notebook_node(nb, resources={"ct_nav": _nav(pages, i),
-                                                                 "metadata": {"name": pages[i]["title"]}})
+            body, _ = exporter.from_notebook_node(
+                nb, resources={"ct_nav": _nav(pages, i), "metadata": {"name": pages[i]["title"]}}
+            )
             atomic_write_text(tmp / pages[i]["href"], body)
             pages[i]["plots"], pages[i]["panels"] = widgets.n_plots, widgets.n_panels
         contents = '<nav class="ct-nav"><a href="index.html">Contents</a></nav>'
-        for doc in sorted(documents):   # the documents the notebooks link to (DATA.md): pages of their own
+        for doc in sorted(documents):  # the documents the notebooks link to (DATA.md): pages of their own
             nb = _document_notebook(doc)
             nb.cells[0].source = site_links(nb.cells[0].source, notebooks_dir)[0]
-            body, _ = exporter.from_notebook_node(nb, resources={"ct_nav": contents,
-                                                                 "metadata": {"name": _title(nb, doc.stem)}})
+            body, _ = exporter.from_notebook_node(
+                nb, resources={"ct_nav": contents, "metadata": {"name": _title(nb, doc.stem)}}
+            )
             atomic_write_text(tmp / (doc.stem + ".html"), body)
-        body, _ = exporter.from_notebook_node(_index_notebook(pages, conditions), resources={
-            "ct_nav": contents, "metadata": {"name": "Crystal Diffusion from Scratch"}})
+        body, _ = exporter.from_notebook_node(
+            _index_notebook(pages, conditions),
+            resources={"ct_nav": contents, "metadata": {"name": "Crystal Diffusion from Scratch"}},
+        )
         atomic_write_text(tmp / "index.html", body)
-        summary = {"conditions": conditions, "build_seconds": round(time.perf_counter() - t_start, 1),
-                   "pages": [{k: v for k, v in p.items() if k != "report"} for p in pages],
-                   "documents": [doc.stem + ".html" for doc in sorted(documents)],
-                   "reports": [p["report"] for p in pages]}
+        summary = {
+            "conditions": conditions,
+            "build_seconds": round(time.perf_counter() - t_start, 1),
+            "pages": [{k: v for k, v in p.items() if k != "report"} for p in pages],
+            "documents": [doc.stem + ".html" for doc in sorted(documents)],
+            "reports": [p["report"] for p in pages],
+        }
         atomic_write_text(tmp / "site.json", json.dumps(summary, indent=1))
     log(f"wrote {len(pages) + 1} pages to {out}/ in {summary['build_seconds']:.0f} s")
     return summary

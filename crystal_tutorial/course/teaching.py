@@ -53,10 +53,11 @@ def colab_cell_source(repository: str | None = COLAB_REPOSITORY) -> str:
             'if "google.colab" in sys.modules:\n'
             "    import importlib.util\n"
             '    if importlib.util.find_spec("crystal_tutorial") is None:\n'
-            '        raise RuntimeError("This copy of the tutorial has no public address to install from yet: upload the "\n'
-            '                           "repository\'s crystal_tutorial folder next to this notebook, then run this cell again.")\n'
+            '        raise RuntimeError("This copy of the tutorial has no public address to install from yet: upload the "\n'  # noqa: E501
+            '                           "repository\'s crystal_tutorial folder next to this notebook, then run this cell again.")\n'  # noqa: E501
             "    from google.colab import output\n"
-            "    output.enable_custom_widget_manager()   # lets Colab show the ipywidgets sliders")
+            "    output.enable_custom_widget_manager()   # lets Colab show the ipywidgets sliders"
+        )
     return head + (
         f'REPOSITORY = "{repository}"   # README, "Colab"\n'
         "import sys\n"
@@ -65,17 +66,19 @@ def colab_cell_source(repository: str | None = COLAB_REPOSITORY) -> str:
         '    if importlib.util.find_spec("crystal_tutorial") is None:\n'
         '        subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"git+{REPOSITORY}"], check=True)\n'
         "    from google.colab import output\n"
-        "    output.enable_custom_widget_manager()   # lets Colab show the ipywidgets sliders")
+        "    output.enable_custom_widget_manager()   # lets Colab show the ipywidgets sliders"
+    )
 
 
 # ---- reading the exercises of a notebook ----
+
 
 def tags(cell) -> list[str]:
     """The cell's tags among ``TAGS`` (a ``tags`` that is not a list of strings is a ValueError:
     iterating the string ``"solution"`` letter by letter would keep a solution in the student edition)."""
     cell_tags = cell.get("metadata", {}).get("tags", [])
     if not isinstance(cell_tags, list) or not all(isinstance(t, str) for t in cell_tags):
-        raise ValueError(f"a cell's metadata.tags must be a list of strings such as [\"solution\"], got {cell_tags!r}")
+        raise ValueError(f'a cell\'s metadata.tags must be a list of strings such as ["solution"], got {cell_tags!r}')
     return [t for t in cell_tags if t in TAGS]
 
 
@@ -94,8 +97,9 @@ def notebook_json(path, text: str | None = None) -> dict:
     try:
         text = path.read_text(encoding="utf-8") if text is None else text
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                         "a notebook is UTF-8 JSON") from None
+        raise ValueError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); a notebook is UTF-8 JSON"
+        ) from None
     try:
         nb = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -124,7 +128,7 @@ def notebook_json(path, text: str | None = None) -> dict:
 
 
 _DETAILS = re.compile(r"\A\s*<details>\s*<summary>.*?</summary>\s*(.*?)\s*</details>\s*\Z", re.S)
-_COMMENT_LINE = re.compile(r"^[ \t]*<!--.*?-->[ \t]*$\n?", re.M)   # e.g. <!-- BEGIN MARK SCHEME -->
+_COMMENT_LINE = re.compile(r"^[ \t]*<!--.*?-->[ \t]*$\n?", re.M)  # e.g. <!-- BEGIN MARK SCHEME -->
 _PYTHON = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
 _CHECK_NAME = re.compile(r"""\bcheck\(\s*(["'])(.+?)\1""")
 
@@ -146,9 +150,9 @@ def solution_code(source: str) -> str:
 class Exercise:
     """One exercise: the cells (indices into the notebook) of its prompt, answer, check and solution."""
 
-    name: str = ""                                   # "01.1 density of BCC iron" (from its check call)
-    prompt: list[int] = field(default_factory=list)   # markdown cells tagged "exercise"
-    answer: list[int] = field(default_factory=list)   # code cells tagged "exercise"
+    name: str = ""  # "01.1 density of BCC iron" (from its check call)
+    prompt: list[int] = field(default_factory=list)  # markdown cells tagged "exercise"
+    answer: list[int] = field(default_factory=list)  # code cells tagged "exercise"
     check: list[int] = field(default_factory=list)
     solution: list[int] = field(default_factory=list)
 
@@ -163,7 +167,11 @@ def exercises(nb) -> list[Exercise]:
         if not cell_tags:
             continue
         tag = cell_tags[0]
-        if not found or (tag == "exercise" and last in ("check", "solution")) or (tag == "check" and last == "solution"):
+        if (
+            not found
+            or (tag == "exercise" and last in ("check", "solution"))
+            or (tag == "check" and last == "solution")
+        ):
             found.append(Exercise())
         ex = found[-1]
         if tag == "exercise":
@@ -185,6 +193,7 @@ def exercises(nb) -> list[Exercise]:
 
 # ---- the student edition and the answer key ----
 
+
 def _title(nb, path: Path) -> str:
     first = cell_text(nb["cells"][0]).splitlines() if nb["cells"] else []
     return first[0].lstrip("# ").strip() if first and first[0].startswith("#") else path.stem
@@ -192,12 +201,15 @@ def _title(nb, path: Path) -> str:
 
 def answer_key(paths) -> str:
     """Markdown with every exercise's prompt and folded solution, by notebook."""
-    lines = ["# Answer key", "",
-             "For instructors, never for students: the solutions that the students' copies leave out, made by",
-             "`python -m crystal_tutorial student-edition`. A solution's code block sets `answer`: paste it into",
-             "a new cell below the exercise's answer cell of the repository's notebook and run the check cell,",
-             "which then says \"correct\".",
-             ""]
+    lines = [
+        "# Answer key",
+        "",
+        "For instructors, never for students: the solutions that the students' copies leave out, made by",
+        "`python -m crystal_tutorial student-edition`. A solution's code block sets `answer`: paste it into",
+        "a new cell below the exercise's answer cell of the repository's notebook and run the check cell,",
+        'which then says "correct".',
+        "",
+    ]
     for path in paths:
         path = Path(path)
         nb = notebook_json(path)
@@ -218,6 +230,7 @@ def answer_key(paths) -> str:
 def write_colab_cells(repository: str | None = COLAB_REPOSITORY, notebooks=None) -> list[Path]:
     """Set the Colab install cell (the first code cell) of every notebook to install from ``repository``."""
     import nbformat
+
     source = colab_cell_source(repository)
     changed = []
     for path in sorted((Path(notebooks) if notebooks is not None else NOTEBOOKS).glob("[0-9][0-9]_*.ipynb")):

@@ -38,7 +38,9 @@ def render_table(scores: dict, k: int = 1, stol: float = STOL_RANGE[1], publishe
     y = np.arange(len(names))
     hatch = [""] * len(rows) + ["//"] * len(published or {})
     for ax, values, label in ((axes[0], rate, "match rate (%)"), (axes[1], rmse, "mean RMSE over matches")):
-        bars = ax.barh(y, values, color=["C0" if n.startswith("CSP") else "C7" for n in rows] + ["C3"] * len(published or {}))
+        bars = ax.barh(
+            y, values, color=["C0" if n.startswith("CSP") else "C7" for n in rows] + ["C3"] * len(published or {})
+        )
         for b, h in zip(bars, hatch):
             b.set_hatch(h)
         ax.set_xlabel(label)
