@@ -48,10 +48,10 @@ The command line and the course tooling (``cli``, ``course``):
 - ``cli.runs``: run folders that appear only when complete (``run.json``), the memory rule.
 - ``course.exercises``: ``check`` for the exercises and the hint for cells run out of order.
 - ``course.teaching``: the exercises' tagged cells, the answer key, the Colab cell.
+- ``course.site``: head-less execution that cannot stall (nbclient), the static website.
 - ``course.grading``: nbgrader: the exercises' metadata, the course folder, release (the student edition),
   submissions, autograde and feedback.
 - ``course.hub``: the trial JupyterHub driven from a script: users, servers, notebooks run in them.
-- ``course.site``: head-less execution that cannot stall (nbclient), the static website.
 - ``cli.generate``: ``python -m crystal_tutorial generate``.
 - ``cli.benchmark``: ``python -m crystal_tutorial benchmark``.
 - ``cli.main``: ``demo``, the parser and exit codes of every subcommand (``python -m crystal_tutorial``).

@@ -203,13 +203,25 @@ def write_course(out, notebooks=None) -> list[Path]:
 
 @contextlib.contextmanager
 def _tools_on_path():
-    """nbgrader runs ``alembic`` (its gradebook's migrations) as a command: put this Python's scripts first."""
-    old = os.environ.get("PATH", "")
+    """nbgrader runs ``alembic`` (its gradebook's migrations) as a command: put this Python's scripts first.
+
+    While nbgrader runs, its ``Execute`` preprocessor also gets ``course.site.ReliableKernelManager``
+    instead of jupyter_client's ``AsyncKernelManager``: the stock client can miss a zmq wake-up and wait
+    out the whole cell timeout (600 s) on a cell that finished long ago (README, "Head-less runs";
+    measured here: single autogrades of 756-773 s against a median of 200 s). nbgrader passes the class
+    as a keyword argument, which overrides its configuration, so it is swapped in its module instead.
+    """
+    from nbgrader.preprocessors import execute
+
+    from .site import ReliableKernelManager
+    old, manager = os.environ.get("PATH", ""), execute.AsyncKernelManager
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{old}"
+    execute.AsyncKernelManager = ReliableKernelManager
     try:
         yield
     finally:
         os.environ["PATH"] = old
+        execute.AsyncKernelManager = manager
 
 
 def nbgrader_api(root):
