@@ -32,9 +32,9 @@ DRIVER = """
 import functools, sys
 levels = int(sys.argv[1])
 if levels:
-    import crystal_tutorial.torus as torus, crystal_tutorial.joint_diffusion as jd
+    import crystal_tutorial.torus as torus, crystal_tutorial.joint_sampling as js
     torus.sample_torus = functools.partial(torus.sample_torus, n_steps=levels, corrector_steps=1)
-    jd.sample_joint = functools.partial(jd.sample_joint, corrector_steps=0)   # its T is the model's own
+    js.sample_joint = functools.partial(js.sample_joint, corrector_steps=0)   # its T is the model's own
 from crystal_tutorial.__main__ import main
 sys.exit(main(sys.argv[2:]))
 """

@@ -364,7 +364,12 @@ def _exercises():
     cells = json.loads(NOTEBOOK.read_text())["cells"]
     source = ["".join(c["source"]) for c in cells]
     checks = [
-        s for c, s in zip(cells, source) if c["cell_type"] == "code" and s.lstrip().startswith(("check(", "d_grid"))
+        s
+        for c, s in zip(
+            cells,
+            (re.sub(r"^(# nbgrader hides .*|### (BEGIN|END) HIDDEN TESTS)\n?", "", s, flags=re.M) for s in source),
+        )
+        if c["cell_type"] == "code" and s.lstrip().startswith(("check(", "d_grid"))
     ]
     solutions = [
         re.search(r"```python\n(.*?)```", s, re.S).group(1)

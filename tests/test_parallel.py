@@ -48,9 +48,11 @@ def test_results_in_input_order():
     assert not _children()
 
 
-@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
-def test_bad_process_counts_are_refused(bad):
-    with pytest.raises(ValueError, match="processes"):
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-1, ValueError), (1.5, ValueError), (True, TypeError),
+                                        ("2", TypeError)])
+def test_bad_process_counts_are_refused(bad, error):
+    """A wrong value is a ValueError, a wrong type (a flag, a string) a TypeError, as every check of ``checks``."""
+    with pytest.raises(error, match="processes"):
         map_in_processes(_square, range(3), processes=bad)
 
 
