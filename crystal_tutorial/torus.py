@@ -164,6 +164,23 @@ def train_torus(model: PairwiseDenoiser, dataset, config: TorusConfig | None = N
 
 
 # --- sampling ------------------------------------------------------------------------------------
+SCORE_BOUND = 1e6   # |score| * sigma of a wrapped normal is |d| / sigma <= 0.5 / sigma_min = 100 here; far above
+
+
+def _plausible(score_and_out, sigma):
+    """The network call's ``(score, out)``, or FloatingPointError if the score is not one a trained denoiser gives.
+
+    A damaged weights file (e.g. weights times 1e30) gives finite but absurd scores (~1e179) whose moves wrap
+    every atom to the same point: without this check the run would finish with 0% match and no word.
+    """
+    score, out = score_and_out
+    worst = float(np.max(np.abs(score), initial=0.0)) * float(sigma)
+    if not np.isfinite(worst) or worst > SCORE_BOUND:
+        raise FloatingPointError(f"the model's score times sigma reaches {worst:.3g} at sigma = {float(sigma):.3g} "
+                                 f"(a trained denoiser stays below {SCORE_BOUND:g}): damaged or diverged weights")
+    return score, out
+
+
 def pc_step(x, sigma, sigma_next, score_fn, rng, temperature: float = 1.0, corrector_steps: int = 1,
             corrector_step: float = 1.0, before_noise=None):
     """One predictor-corrector step on the torus, from noise level ``sigma`` down to ``sigma_next``.
@@ -187,9 +204,9 @@ def pc_step(x, sigma, sigma_next, score_fn, rng, temperature: float = 1.0, corre
     corrector_step = check_number("corrector_step", corrector_step, 0, 10, low_open=True)
     for _ in range(corrector_steps):                         # Langevin corrector at level sigma
         e = corrector_step * sigma ** 2 / g
-        s, _ = score_fn(x)
+        s, _ = _plausible(score_fn(x), sigma)
         x = wrap(x + e * g * s + np.sqrt(2 * e) * rng.standard_normal(x.shape))
-    s, out = score_fn(x)
+    s, out = _plausible(score_fn(x), sigma)
     var = sigma ** 2 - sigma_next ** 2                       # variance removed by this step
     x = x + var * g * s                                      # (S, N, 3) predictor move
     if before_noise is not None:

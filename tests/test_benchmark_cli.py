@@ -112,11 +112,12 @@ def test_same_seed_same_bytes_and_no_mixing(weights, tmp_path):
     assert json.loads((tmp_path / "a" / "run.json").read_text())["command"] == "benchmark"
 
 
-def test_a_model_whose_output_overflows_is_an_error_not_zero_percent(weights):
+@pytest.mark.parametrize("factor", [1e30, 1e100])
+def test_a_model_whose_output_overflows_is_an_error_not_zero_percent(weights, factor):
     from crystal_tutorial.benchmark import predict
     from crystal_tutorial.csp import load_csp
     model, _ = load_csp(weights)
     for v in model.parameters().values():
-        v *= 1e100                                              # finite weights, overflowing activations
+        v *= factor            # finite weights: absurd but finite scores (1e30) or overflowing activations (1e100)
     with pytest.raises(FloatingPointError, match="the CSP model's output is not finite"):
         predict("CSP model, generated cell", "perov_5", load_benchmark("perov_5", "test")[:2], 1, 0, model)
