@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,12 @@ if levels:
     import crystal_tutorial.torus as torus, crystal_tutorial.joint_sampling as js
     torus.sample_torus = functools.partial(torus.sample_torus, n_steps=levels, corrector_steps=1)
     js.sample_joint = functools.partial(js.sample_joint, corrector_steps=0)   # its T is the model's own
+import atexit
+def _peak():   # VmHWM of this process's own memory map: rusage's maxrss would include the forking parent's
+    with open("/proc/self/status") as f:
+        kib = next(line.split()[1] for line in f if line.startswith("VmHWM:"))
+    sys.stderr.write(f"\\nPEAK_KIB={kib}\\n")
+atexit.register(_peak)
 from crystal_tutorial.__main__ import main
 sys.exit(main(sys.argv[2:]))
 """
@@ -54,7 +61,10 @@ def peak_mib(model: str, n_atoms: int, n_samples: int, levels: int) -> tuple[flo
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
             print(f"  {model} {n_atoms}x{n_samples}: exit {proc.returncode}: {err.strip()[-300:]}", file=sys.stderr)
-        return usage.ru_maxrss / 1024, proc.returncode   # ru_maxrss is in KiB on Linux
+        # The child reports its own VmHWM: ru_maxrss also counts the parent's memory copied by fork before
+        # exec (a pytest worker of 500 MiB made a 150 MiB job look like 442 MiB); it is the fallback only.
+        peak = [int(k) for k in re.findall(r"^PEAK_KIB=(\d+)$", err, re.M)]
+        return (peak[-1] if peak else usage.ru_maxrss) / 1024, proc.returncode
 
 
 def main(argv=None) -> int:
