@@ -6,6 +6,7 @@ The full build (every notebook executed and rendered) runs in the browser step o
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -141,3 +142,30 @@ def test_projector_cells_are_marked_as_slides():
             and build.search("\n".join(l for l in c.source.splitlines() if not re.match(r"\s*(from|import)\s", l)))
         ]
         assert len(slides) == len(panels), f"{path.name}: {len(panels)} panel cells, {len(slides)} marked as slides"
+
+
+def test_a_missing_site_extra_is_named_before_any_notebook_runs(tmp_path, monkeypatch):
+    """Without django-static-mathjax the build used to fail with a ModuleNotFoundError traceback after
+    executing every notebook; now it stops first, naming the module and the extra to install."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mathjax" else real(name, *a))
+    ran = []
+    monkeypatch.setattr(site, "execute_notebook", lambda *a, **k: ran.append(a))
+    with pytest.raises(RuntimeError, match=r'mathjax.*pip install -e "\.\[site\]"'):
+        site.build_site(tmp_path / "site", _notebooks(tmp_path / "nb"), log=lambda *a: None)
+    assert ran == [] and sorted(p.name for p in tmp_path.iterdir()) == ["nb"]
+
+
+def test_the_test_extra_holds_every_module_the_site_needs():
+    """The README's test command installs only the `test` extra, and the site tests build a site."""
+    import re
+
+    import tomllib
+
+    extras = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    test = " ".join(extras["project"]["optional-dependencies"]["test"])
+    distribution = {"nbclient": "nbclient", "nbconvert": "nbconvert", "mathjax": "django-static-mathjax"}
+    for module in site.SITE_EXTRA:
+        assert re.search(rf"\b{re.escape(distribution[module])}\b", test), f"the test extra lacks {module}"

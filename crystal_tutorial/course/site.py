@@ -571,6 +571,21 @@ def _document_notebook(path: Path):
     return nb
 
 
+SITE_EXTRA = ("nbclient", "nbconvert", "mathjax")  # the modules of pyproject's `site` extra
+
+
+def _require_site_extra() -> None:
+    """Refuse at once (not after minutes of executing notebooks) when the ``site`` extra is missing."""
+    import importlib.util
+
+    missing = [name for name in SITE_EXTRA if importlib.util.find_spec(name) is None]
+    if missing:
+        raise RuntimeError(
+            f"the site needs the modules {', '.join(missing)}, which this Python lacks: "
+            'install them with pip install -e ".[site]" (mathjax comes from django-static-mathjax)'
+        )
+
+
 def build_site(out, notebooks_dir="notebooks", timeout: int = 300, log=print) -> dict:
     """Execute every ``NN_*.ipynb`` in ``notebooks_dir`` and write the static site into ``out``.
 
@@ -584,6 +599,7 @@ def build_site(out, notebooks_dir="notebooks", timeout: int = 300, log=print) ->
     import platform
 
     timeout = check_int("timeout", timeout, 1, 100_000)  # seconds a cell may take
+    _require_site_extra()
     out, notebooks_dir = Path(out), Path(notebooks_dir)
     notebooks = sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
