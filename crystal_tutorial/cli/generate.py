@@ -60,33 +60,28 @@ def _int_in(low, high):
     return parse
 
 
-def _positive(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (np.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
-    return value
+def _number(low=None, high=None, positive=False):
+    """An argparse type: a finite float (> 0 if ``positive``; within ``low..high`` if given)."""
+    kind = "a positive" if positive else "a"
 
-
-def _float_in(low, high):
     def parse(text):
-        value = _positive(text)
-        if not low <= value <= high:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind} number, got {text!r}") from None
+        if not np.isfinite(value) or (positive and value <= 0):
+            raise argparse.ArgumentTypeError(f"expected {kind} finite number, got {text}")
+        if low is not None and not low <= value <= high:
             raise argparse.ArgumentTypeError(f"expected a number in {low:g}..{high:g}, got {text}")
         return value
     return parse
 
 
-def _finite(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not np.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
-    return value
+_positive, _finite = _number(positive=True), _number()
+
+
+def _float_in(low, high):
+    return _number(low, high, positive=True)
 
 
 def add_generate_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
