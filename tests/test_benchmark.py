@@ -137,3 +137,24 @@ def test_saved_results_are_test_split_figures_over_three_seeds():
             assert v["mean"] == pytest.approx(np.mean(v["values"]), abs=1e-4)
         text = B.results_table(record)
         assert "DiffCSP (paper, train split)" in text and f"{record['n']} test structures" in text
+
+
+def test_the_readme_headline_quotes_the_saved_figures():
+    """The README's headline (issue 22.7) is the saved table's: its match rate, spread and RMSE for each data
+    set, and its number of test structures, so a re-run of bench_csp.py that changes them fails here until the
+    README follows."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    headline = " ".join(readme[readme.index("Headline ("):].split("\n\n")[0].split())
+    saved = B.load_results()["datasets"]
+    for name, label in (("perov_5", "perov-5"), ("carbon_24", "carbon-24")):
+        record = saved[name]
+        model = record["rows"]["CSP model, generated cell"]
+        found = re.search(rf"{label}[^%]*?{record['n']:,} test structures.*?: (\d+\.\d) % \(spread (\d+\.\d) over "
+                          rf"{len(model['seeds'])} seeds\) with RMSE (0\.\d+)", headline)
+        assert found, f"the README's headline has no '{label} ... {record['n']:,} test structures ...: X % (spread Y "
+        match, spread, rmse = (float(g) for g in found.groups())
+        assert match == round(model["match_rate"]["mean"], 1) and spread == round(model["match_rate"]["spread"], 1)
+        assert rmse == round(model["rmse"]["mean"], 3)
