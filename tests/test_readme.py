@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from crystal_tutorial.course.site import SITE_EXTRA
+
 ROOT = Path(__file__).resolve().parents[1]
-EXTRA_MODULES = {"site": ("nbconvert", "nbclient", "mathjax")}
+EXTRA_MODULES = {"site": SITE_EXTRA}
 
 
 def command_line_blocks():
