@@ -362,21 +362,23 @@ def test_where_a_name_is_made():
     assert "Run All" in missing_name_hint("skewed", None)  # no notebook file (e.g. Colab): still says what to do
 
 
-def test_a_cell_run_out_of_order_says_which_section_to_run():
-    """In a real kernel: setup cell, then notebook 01's exercise 3 before section 4 made `skewed`."""
+def _kernel_client(number: str, timeout: int):
+    """Notebook ``number`` read from disk, the indices of its code cells, and an nbclient client (errors
+    allowed, run in the notebooks' folder) whose cells a test executes one by one, in its own order."""
     import nbformat
     from nbclient import NotebookClient
 
-    nb = nbformat.read(NOTEBOOKS["01"], as_version=4)
-    ex = next(e for e in exercises(nb) if e.name.startswith("01.3"))
+    nb = nbformat.read(NOTEBOOKS[number], as_version=4)
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    client = NotebookClient(
-        nb,
-        timeout=120,
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(NOTEBOOKS["01"].parent)}},
-    )
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(NOTEBOOKS[number].parent)}})
+    return nb, code, client
+
+
+def test_a_cell_run_out_of_order_says_which_section_to_run():
+    """In a real kernel: setup cell, then notebook 01's exercise 3 before section 4 made `skewed`."""
+    nb, code, client = _kernel_client("01", timeout=120)
+    ex = next(e for e in exercises(nb) if e.name.startswith("01.3"))
     with client.setup_kernel():
         client.execute_cell(nb.cells[code[2]], code[2])  # a body cell before the setup cell: a bare NameError
         before = [o for o in nb.cells[code[2]].outputs if o.output_type == "error"]
@@ -405,19 +407,8 @@ def test_a_name_missing_inside_an_output_widget_gets_the_hint_too():
     """Issue 27.11: notebook 05's figure cell draws `samples` inside `with W.Output():`; the widget
     catches the NameError and shows the traceback itself (IPython's custom handler never sees it).
     Run out of order (setup cell, then that cell), its traceback still ends with the section hint."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(NOTEBOOKS["05"], as_version=4)
-    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    nb, code, client = _kernel_client("05", timeout=300)
     late = next(i for i in code if "W.Output()" in nb.cells[i].source and "samples[" in nb.cells[i].source)
-    client = NotebookClient(
-        nb,
-        timeout=300,
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(NOTEBOOKS["05"].parent)}},
-    )
     with client.setup_kernel():
         for i in code[:2] + [late]:  # Colab cell, setup cell, the figure cell
             client.execute_cell(nb.cells[i], i)
