@@ -1,7 +1,7 @@
 """Quality of the joint model (lattice + types + coordinates) against the targets of issue 10.
 
     python benchmarks/bench_joint.py [--weights PATH] [--n-samples 100] [--symprec 0.1] [--validity-only]
-                                     [--corrector-steps 5] [--temperature 0.5] [--seed 0]
+                                     [--corrector-steps K] [--temperature X] [--seed 0]
 
 Prints, for the shipped (or given) weights:
 1. unconditional samples (guidance 0; sampler defaults: temperature 0.5, 5 corrector steps) at 2, 4 and 8
@@ -68,10 +68,14 @@ def main():
     parser.add_argument("--n-samples", type=int, default=100)
     parser.add_argument("--symprec", type=float, default=0.1, help="spglib tolerance in Å (0.25 is also printed)")
     parser.add_argument("--validity-only", action="store_true", help="stop after the papers' metrics (sections 1-2)")
-    parser.add_argument("--corrector-steps", type=int, default=5, help="sections 1-2: Langevin moves per step")
-    parser.add_argument("--temperature", type=float, default=0.5, help="sections 1-2: sampling temperature")
+    parser.add_argument("--corrector-steps", type=int, default=None,
+                        help="sections 1-2: Langevin moves per step (default: sample_joint's)")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="sections 1-2: sampling temperature (default: sample_joint's)")
     parser.add_argument("--seed", type=int, default=0, help="sections 1-2: n-atom samples from default_rng(n + seed)")
     args = parser.parse_args()
+    sampler = {k: v for k, v in (("corrector_steps", args.corrector_steps), ("temperature", args.temperature))
+               if v is not None}
     model, config = load_joint(args.weights)
     train = training_set()
     print(
@@ -86,8 +90,7 @@ def main():
     with blas_threads(1):
         for n in (2, 4, 8):
             start = time.perf_counter()
-            s = sample_joint(model, n, args.n_samples, np.random.default_rng(n + args.seed), guidance=0.0,
-                             corrector_steps=args.corrector_steps, temperature=args.temperature)
+            s = sample_joint(model, n, args.n_samples, np.random.default_rng(n + args.seed), guidance=0.0, **sampler)
             m = measure(s, train, args.symprec)
             uncond[n] = m
             all_uncond.append(m["density"])
