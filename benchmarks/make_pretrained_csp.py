@@ -36,6 +36,8 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden", type=int, default=CSPConfig.hidden, help="MLP width H (CSPConfig.hidden)")
+    p.add_argument("--embed", type=int, default=CSPConfig.embed, help="type embedding width E (CSPConfig.embed)")
     p.add_argument("--save-every", type=int, default=2000)
     p.add_argument("--part", choices=("train", "all"), default="train",
                    help="the train part of val (default; benchmark.val_split) or all of val")
@@ -43,7 +45,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     out = Path(args.out) if args.out else PRETRAINED_CSP[args.dataset]
     val = val_split(args.dataset, "train") if args.part == "train" else load_benchmark(args.dataset, "val")
-    config = CSPConfig(max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, progress=False)
+    config = CSPConfig(max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, progress=False,
+                       hidden=args.hidden, embed=args.embed)
     model = config.build_model(val)
     print(f"{args.dataset}: {len(val)} val structures ({args.part}), {model!r}, {args.steps} steps at batch "
           f"{args.batch_size}")
