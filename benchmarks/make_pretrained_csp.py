@@ -1,6 +1,6 @@
 """Train the shipped CSP weights (crystal_tutorial/data/csp_<dataset>.npz) on a benchmark's val split.
 
-    nice -n 10 python benchmarks/make_pretrained_csp.py --dataset perov_5 --steps 6000 --save-every 1000
+    python benchmarks/make_pretrained_csp.py --dataset perov_5 --steps 45000 --save-every 15000
     nice -n 10 python benchmarks/make_pretrained_csp.py --dataset carbon_24 --steps 3000 --batch-size 16 \
         --save-every 500 --part all
 
@@ -11,6 +11,9 @@ whole of val, as the shipped carbon-24 weights still do (DATA.md). Budgets are i
 fixed, so a rerun gives the same weights (up to
 BLAS rounding). Prints the wall time and steps/s (noisy on a shared machine) and stores them, with
 the step count, in the file's metadata ("extra"). Writes a checkpoint every --save-every steps too.
+
+perov-5's 45,000 steps take about 25 minutes at 30 steps/s with one core to themselves (the issue's budget is
+30 minutes on this 2-core machine); under ``nice -n 10`` beside other jobs the same run got 6 steps/s.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ from crystal_tutorial.datasets import load_benchmark  # noqa: E402
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--dataset", choices=sorted(PRETRAINED_CSP), default="perov_5")
-    p.add_argument("--steps", type=int, default=6000)
+    p.add_argument("--steps", type=int, default=45000)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
