@@ -48,7 +48,11 @@ def quality(samples, symprec: float = 0.25, min_distance_A: float = 0.7) -> dict
     min_distance_A = check_number("min_distance_A", min_distance_A, 0, 100)
     n_atoms = samples[0].n_atoms
     names = [prototype_match(c, symprec) for c in samples]
-    d = np.array([min_distance(c.frac_coords, c.lattice) for c in samples])  # (n,) Å
+    lattice = samples[0].lattice                                 # (3, 3) Å
+    if all(c.n_atoms == n_atoms and np.array_equal(c.lattice, lattice) for c in samples):  # one cell: one call
+        d = np.atleast_1d(min_distance(np.stack([c.frac_coords for c in samples]), lattice))  # (n,) Å
+    else:
+        d = np.array([min_distance(c.frac_coords, c.lattice) for c in samples])  # (n,) Å
     expected = EXPECTED.get(n_atoms)
     return {"n_atoms": n_atoms, "n": len(samples), "expected": expected,
             "match": float(np.mean([p == expected for p in names])) if expected else 0.0,
