@@ -64,12 +64,14 @@ def test_workers_do_not_run_the_parents_handlers():
     def terminate(signum, frame):
         raise Terminated
 
+    sigint = signal.getsignal(signal.SIGINT)   # SIG_IGN when pytest itself runs in the background (nohup, &)
     previous = signal.signal(signal.SIGTERM, terminate)
     try:
         assert map_in_processes(_handlers, range(4), processes=2) == [(True, True)] * 4
+        assert signal.getsignal(signal.SIGTERM) is terminate   # the parent's own are untouched
     finally:
         signal.signal(signal.SIGTERM, previous)
-    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN   # the parent's own are untouched
+    assert signal.getsignal(signal.SIGINT) is sigint
 
 
 def test_an_exception_in_a_worker_is_raised_here_and_every_worker_stops():
