@@ -350,7 +350,7 @@ def _electronegativity(z: int) -> float:
     return float(x) if np.isfinite(x) else 0.0
 
 
-def _cations_and_anion(numbers):
+def cation_and_anion_sites(numbers):
     """Indices of the two cations and the three anion (X) sites of an ABX3 cell.
 
     X sites take the three most electronegative atoms (Pauling), so mixed-anion cells such as ABO2N
@@ -369,7 +369,7 @@ def ab_sites(crystal: Crystal) -> tuple[int, int]:
     """
     if check_crystal("crystal", crystal).n_atoms != 5:
         raise ValueError(f"crystal must be a 5-atom ABX3 Crystal, got {crystal!r}")
-    ci, xi = _cations_and_anion(crystal.numbers)
+    ci, xi = cation_and_anion_sites(crystal.numbers)
     d = to_pymatgen(crystal).distance_matrix[np.ix_(ci, xi)].min(axis=1)  # (2,) nearest X per cation, Å
     return int(crystal.numbers[ci[np.argmax(d)]]), int(crystal.numbers[ci[np.argmin(d)]])
 
@@ -400,7 +400,7 @@ def perovskite_template(targets, assign="learned", stats=None, rng=None) -> list
     for t in targets:  # loop over structures
         if t.n_atoms != 5:
             raise ValueError(f"perovskite_template needs 5-atom ABX3 targets, got {t.formula}")
-        ci, xi = _cations_and_anion(t.numbers)
+        ci, xi = cation_and_anion_sites(t.numbers)
         p, q = (int(z) for z in t.numbers[ci])
         if assign == "random":
             swap = bool(rng.random() < 0.5)

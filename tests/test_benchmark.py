@@ -33,7 +33,7 @@ def test_the_ab_swapped_polymorph_does_not_match(perov_test):
     """
     rms = []
     for c in perov_test[:60]:
-        ci, _ = B._cations_and_anion(c.numbers)
+        ci, _ = B.cation_and_anion_sites(c.numbers)
         numbers = c.numbers.copy()
         numbers[ci] = numbers[ci[::-1]]                      # A <-> B
         swapped = Crystal(c.lattice, c.frac_coords, numbers)
