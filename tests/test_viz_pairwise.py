@@ -4,7 +4,7 @@ import plotly.graph_objects as go
 import pytest
 from matplotlib.figure import Figure
 
-from crystal_tutorial.crystals import prototype
+from crystal_tutorial.crystals import Crystal, prototype
 from crystal_tutorial.torus import load_model, sample_torus
 from crystal_tutorial.viz.pairwise import (
     RANGES,
@@ -34,6 +34,9 @@ def test_quality_of_prototypes_and_random_positions():
     q = quality(uniform_samples(4, 30, np.random.default_rng(0)))
     assert q["expected"] == "fcc" and q["match"] == 0.0
     assert "uniform" in format_table([{"model": "uniform", **q}])
+    mixed = [prototype("fcc"), Crystal(np.eye(3) * 4.0, prototype("fcc").frac_coords, prototype("fcc").numbers)]
+    q = quality(mixed)                                      # two cells: one distance call per sample
+    assert np.isclose(q["d_min_min"], 4 / np.sqrt(2)) and np.isclose(q["d_min_median"], 4.5 / np.sqrt(2))
     with pytest.raises(ValueError, match="samples is empty"):
         quality([])
     with pytest.raises(TypeError, match=r"samples\[0\] must be a crystal_tutorial.crystals.Crystal"):
