@@ -28,7 +28,10 @@ shared 2-core machine, ``nice -n 10``: noisy.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -44,6 +47,21 @@ from crystal_tutorial.files import atomic_write_text  # noqa: E402
 
 MODEL = "CSP model, generated cell"
 TARGETS = {"perov_5": (55.0, 0.070), "carbon_24": (20.0, 0.2759)}  # issue 22: mean match % >=, mean RMSE <=
+
+
+@contextlib.contextmanager
+def _locked(path):
+    """An exclusive lock on the folder of ``path`` (flock on the directory: nothing is written) while a run
+    re-reads and rewrites the JSON, so that runs for different data sets in parallel keep each other's records."""
+    if not path:
+        yield
+        return
+    fd = os.open(Path(path).resolve().parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def spread(values) -> dict:
@@ -83,7 +101,26 @@ def summarize_rows(dataset, split, targets, seeds, rows, seconds, extra, sampler
             "target": dict(zip(("match_rate", "rmse"), TARGETS[dataset])), "ratio_to_diffcsp": ratio}
 
 
-def run_dataset(dataset, n, seeds, best_of, processes, split, jobs=1, log=print, save=None, rows_wanted=None) -> dict:
+def run_best_of(dataset, n, k, seed, processes, split, log=print) -> dict:
+    """The model's best of ``k`` samples per structure (one rng, seed ``seed``) on the first ``n`` structures of
+    ``split`` (all if None): the "best_of_k" entry of a record, with its own n (it may cover fewer structures
+    than the one-sample rows) and the one-sample figures of its first sample."""
+    model, _ = load_csp(dataset)
+    targets = _targets(dataset, split, n)
+    t = B.run_table(dataset, len(targets), k, seed, model, processes, methods=[MODEL], sampler=B.SAMPLERS[dataset],
+                    targets=targets)
+    r = t["results"][MODEL]
+    best = {"k": k, "seed": seed, "n": len(targets), "split": split, "match_rate": r[f"match_rate_best_of_{k}"],
+            "rmse": r[f"rmse_best_of_{k}"], "first_sample": {"match_rate": r["match_rate"], "rmse": r["rmse"]},
+            "seconds": t["seconds"][MODEL]}
+    secs = best["seconds"]
+    log(f"  {MODEL}, best of {k} (seed {seed}, {len(targets)} {split} structures): match {best['match_rate']:.2f} %, "
+        f"RMSE {best['rmse']}; sampled in {secs['predict']:.0f} s, scored in {secs['score']:.0f} s")
+    return best
+
+
+def run_dataset(dataset, n, seeds, best_of, processes, split, jobs=1, log=print, save=None, rows_wanted=None,
+                best_of_n=None) -> dict:
     """Every (seed, row) job of ``dataset``; ``save(record)`` is called after each finished job (partial runs
     keep what they measured)."""
     model, meta = load_csp(dataset)
@@ -115,11 +152,7 @@ def run_dataset(dataset, n, seeds, best_of, processes, split, jobs=1, log=print,
             pool.join()
     best = None
     if best_of > 1:
-        t = B.run_table(dataset, len(targets), best_of, seeds[0], model, processes, methods=[MODEL], sampler=sampler,
-                        targets=targets)
-        r = t["results"][MODEL]
-        best = {"k": best_of, "seed": seeds[0], "match_rate": r[f"match_rate_best_of_{best_of}"],
-                "rmse": r[f"rmse_best_of_{best_of}"], "seconds": t["seconds"][MODEL]}
+        best = run_best_of(dataset, best_of_n or len(targets), best_of, seeds[0], processes, split, log)
     out = summarize_rows(dataset, split, targets, seeds, rows, seconds, extra, sampler, best)
     if save is not None:
         save(out)
@@ -132,6 +165,10 @@ def main(argv=None) -> int:
     p.add_argument("--datasets", nargs="+", choices=sorted(TARGETS), default=["perov_5", "carbon_24"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--best-of", type=int, default=0, help="also run K samples per structure (seed 0); 0: skip")
+    p.add_argument("--best-of-n", type=int, default=None,
+                   help="the best-of-K run on the first N structures only (default: those of --n)")
+    p.add_argument("--best-of-only", action="store_true",
+                   help="run only the best-of-K run and add it to each data set's record already in --json")
     p.add_argument("--n", type=int, default=None, help="first N structures only (default: the whole split)")
     p.add_argument("--processes", type=int, default=2)
     p.add_argument("--jobs", type=int, default=1, help="seeds sampled and scored at once (processes)")
@@ -146,18 +183,35 @@ def main(argv=None) -> int:
                "datasets": {}}
     command = "python benchmarks/bench_csp.py " + " ".join(sys.argv[1:] if argv is None else argv)
 
+    split = "holdout" if args.holdout else "test"
+    if args.best_of_only and (args.best_of < 2 or not args.json or not Path(args.json).exists()):
+        p.error("--best-of-only needs --best-of K (K >= 2) and an existing --json to add to")
+
     def save(record):  # the JSON after every finished job: a run cut short keeps what it measured
-        if args.update and args.json and Path(args.json).exists():  # re-read: another run may own other data sets
-            old = json.loads(Path(args.json).read_text(encoding="utf-8"))["datasets"]
-            results["datasets"] = {k: v for k, v in old.items() if k not in args.datasets} | results["datasets"]
-        results["datasets"][record["dataset"]] = {**record, "command": command,
-                                                  "seconds_so_far": round(time.perf_counter() - start, 1)}
-        if args.json:
-            atomic_write_text(args.json, json.dumps(results, indent=1) + "\n")
+        with _locked(args.json):  # runs in parallel (one per data set) re-read and write one file in turn
+            if (args.update or args.best_of_only) and args.json and Path(args.json).exists():
+                # re-read: another run may own other data sets
+                old = json.loads(Path(args.json).read_text(encoding="utf-8"))["datasets"]
+                results["datasets"] = {k: v for k, v in old.items() if k not in args.datasets} | results["datasets"]
+                if args.best_of_only:
+                    record = {**old[record["dataset"]], "best_of_k": {**record["best_of_k"], "command": command}}
+            if not args.best_of_only:
+                record = {**record, "command": command, "seconds_so_far": round(time.perf_counter() - start, 1)}
+            results["datasets"][record["dataset"]] = record
+            if args.json:
+                atomic_write_text(args.json, json.dumps(results, indent=1) + "\n")
 
     for dataset in args.datasets:  # loop over data sets
-        run_dataset(dataset, args.n, args.seeds, args.best_of, args.processes, "holdout" if args.holdout else "test",
-                    args.jobs, save=save, rows_wanted=args.rows)
+        if args.best_of_only:
+            saved = json.loads(Path(args.json).read_text(encoding="utf-8"))["datasets"]
+            if dataset not in saved or saved[dataset]["split"] != split:
+                p.error(f"--best-of-only: {args.json} has no {split} record of {dataset} to add the best-of run to")
+            n = args.best_of_n or args.n
+            save({"dataset": dataset, "best_of_k": run_best_of(dataset, n, args.best_of, args.seeds[0], args.processes,
+                                                                 split)})
+            continue
+        run_dataset(dataset, args.n, args.seeds, args.best_of, args.processes, split, args.jobs, save=save,
+                    rows_wanted=args.rows, best_of_n=args.best_of_n)
     if args.json:
         print(f"\nwrote {args.json} ({time.perf_counter() - start:.0f} s in all)")
     return 0
