@@ -50,7 +50,8 @@ def test_best_of_only_needs_a_record_to_add_to(bench, tmp_path, capsys):
     with pytest.raises(SystemExit):
         bench.main(["--datasets", "perov_5", "--best-of", "2", "--best-of-only", "--json", str(tmp_path / "no.json")])
     assert "needs --best-of K" in capsys.readouterr().err
-    (tmp_path / "other.json").write_text(json.dumps({"datasets": {}}))
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"datasets": {}}))
     with pytest.raises(SystemExit):
-        bench.main(["--datasets", "perov_5", "--best-of", "2", "--best-of-only", "--json", str(tmp_path / "other.json")])
+        bench.main(["--datasets", "perov_5", "--best-of", "2", "--best-of-only", "--json", str(other)])
     assert "has no test record of perov_5" in capsys.readouterr().err

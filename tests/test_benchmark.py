@@ -141,8 +141,8 @@ def test_saved_results_are_test_split_figures_over_three_seeds():
 
 def test_the_readme_headline_quotes_the_saved_figures():
     """The README's headline (issue 22.7) is the saved table's: its match rate, spread and RMSE for each data
-    set, and its number of test structures, so a re-run of bench_csp.py that changes them fails here until the
-    README follows."""
+    set, its number of test structures and its best-of-k run, so a re-run of bench_csp.py that changes them
+    fails here until the README follows."""
     import re
     from pathlib import Path
 
@@ -158,3 +158,9 @@ def test_the_readme_headline_quotes_the_saved_figures():
         match, spread, rmse = (float(g) for g in found.groups())
         assert match == round(model["match_rate"]["mean"], 1) and spread == round(model["match_rate"]["spread"], 1)
         assert rmse == round(model["rmse"]["mean"], 3)
+        best = record["best_of_k"]
+        assert best, f"{name}: the saved table has no best-of-k run (bench_csp.py --best-of K --best-of-only)"
+        found = re.search(rf"best of {best['k']} on the first {best['n']:,} {label} test structures[^:]*: "
+                          rf"(\d+\.\d) % with RMSE (0\.\d+)", headline)
+        assert found, f"the README's headline has no 'best of {best['k']} on the first {best['n']} {label} test ..."
+        assert float(found.group(1)) == round(best["match_rate"], 1) and float(found.group(2)) == round(best["rmse"], 3)
