@@ -126,7 +126,7 @@ def run_dataset(dataset, n, seeds, best_of, processes, split, jobs=1, log=print,
                 best_of_n=None) -> dict:
     """Every (seed, row) job of ``dataset``; ``save(record)`` is called after each finished job (partial runs
     keep what they measured)."""
-    model, meta = load_csp(dataset)
+    _, meta = load_csp(dataset)  # the training record; each job loads the model in its own process
     extra, sampler = meta.get("extra", {}), B.SAMPLERS[dataset]
     targets = _targets(dataset, split, n)
     log(f"\n== {dataset}: {len(targets)} {split} structures, one sample, generated cell; model trained on "
@@ -187,34 +187,38 @@ def main(argv=None) -> int:
     command = "python benchmarks/bench_csp.py " + " ".join(sys.argv[1:] if argv is None else argv)
 
     split = "holdout" if args.holdout else "test"
-    if args.best_of_only and (args.best_of < 2 or not args.json or not Path(args.json).exists()):
-        p.error("--best-of-only needs --best-of K (K >= 2) and an existing --json to add to")
+    if args.best_of_only:  # checked before any sampling, for every data set asked for
+        if args.best_of < 2 or not args.json or not Path(args.json).exists():
+            p.error("--best-of-only needs --best-of K (K >= 2) and an existing --json to add to")
+        saved = json.loads(Path(args.json).read_text(encoding="utf-8"))["datasets"]
+        for dataset in args.datasets:  # loop over data sets
+            if dataset not in saved or saved[dataset]["split"] != split:
+                p.error(f"--best-of-only: {args.json} has no {split} record of {dataset} to add the best-of run to")
 
-    def save(record):  # the JSON after every finished job: a run cut short keeps what it measured
-        with _locked(args.json):  # runs in parallel (one per data set) re-read and write one file in turn
+    def store(dataset, make_record):
+        """Put ``make_record(the saved record of dataset, or None)`` into the JSON. Under ``--update`` or
+        ``--best-of-only`` the JSON is re-read first (another run may own other data sets), inside a lock on its
+        folder, so that runs for different data sets in parallel keep each other's records."""
+        with _locked(args.json):
+            old = {}
             if (args.update or args.best_of_only) and args.json and Path(args.json).exists():
-                # re-read: another run may own other data sets
                 old = json.loads(Path(args.json).read_text(encoding="utf-8"))["datasets"]
                 results["datasets"] = {k: v for k, v in old.items() if k not in args.datasets} | results["datasets"]
-                if args.best_of_only:
-                    record = {**old[record["dataset"]], "best_of_k": {**record["best_of_k"], "command": command}}
-            if not args.best_of_only:
-                record = {**record, "command": command, "seconds_so_far": round(time.perf_counter() - start, 1)}
-            results["datasets"][record["dataset"]] = record
+            results["datasets"][dataset] = make_record(old.get(dataset))
             if args.json:
                 atomic_write_text(args.json, json.dumps(results, indent=1) + "\n")
 
+    def save(record):  # the JSON after every finished job: a run cut short keeps what it measured
+        store(record["dataset"], lambda _: {**record, "command": command,
+                                            "seconds_so_far": round(time.perf_counter() - start, 1)})
+
     for dataset in args.datasets:  # loop over data sets
         if args.best_of_only:
-            saved = json.loads(Path(args.json).read_text(encoding="utf-8"))["datasets"]
-            if dataset not in saved or saved[dataset]["split"] != split:
-                p.error(f"--best-of-only: {args.json} has no {split} record of {dataset} to add the best-of run to")
-            n = args.best_of_n or args.n
-            save({"dataset": dataset, "best_of_k": run_best_of(dataset, n, args.best_of, args.seeds[0], args.processes,
-                                                                 split)})
-            continue
-        run_dataset(dataset, args.n, args.seeds, args.best_of, args.processes, split, args.jobs, save=save,
-                    rows_wanted=args.rows, best_of_n=args.best_of_n)
+            best = run_best_of(dataset, args.best_of_n or args.n, args.best_of, args.seeds[0], args.processes, split)
+            store(dataset, lambda old: {**old, "best_of_k": {**best, "command": command}})
+        else:
+            run_dataset(dataset, args.n, args.seeds, args.best_of, args.processes, split, args.jobs, save=save,
+                        rows_wanted=args.rows, best_of_n=args.best_of_n)
     if args.json:
         print(f"\nwrote {args.json} ({time.perf_counter() - start:.0f} s in all)")
     return 0

@@ -55,3 +55,10 @@ def test_best_of_only_needs_a_record_to_add_to(bench, tmp_path, capsys):
     with pytest.raises(SystemExit):
         bench.main(["--datasets", "perov_5", "--best-of", "2", "--best-of-only", "--json", str(other)])
     assert "has no test record of perov_5" in capsys.readouterr().err
+    # every data set is checked before any sampling: a missing second one fails at once, the file untouched
+    only_perov = json.dumps({"datasets": {"perov_5": {"split": "test"}}})
+    other.write_text(only_perov)
+    with pytest.raises(SystemExit):
+        bench.main(["--datasets", "perov_5", "carbon_24", "--best-of", "2", "--best-of-n", "1", "--best-of-only",
+                    "--json", str(other)])
+    assert "has no test record of carbon_24" in capsys.readouterr().err and other.read_text() == only_perov
