@@ -544,8 +544,9 @@ def results_table(record: dict) -> str:
     if record.get("best_of_k"):
         b = record["best_of_k"]
         subset = "" if b.get("n", record["n"]) == record["n"] else f" (first {b['n']} {b['split']} structures)"
+        sec = b["seconds"]["predict"] + b["seconds"]["score"]
         lines.append(f"{model + ', best of ' + str(b['k']):40s} {b['match_rate']:>18.2f} {'':>10s} {b['rmse']!s:>17s}"
-                     f"{subset}")
+                     f" {'':>8s} {sec:7.0f}{subset}")
     for name, row in record["published"].items():
         lines.append(f"{name + ' (paper, train split)':40s} {row['match_rate']:>18.2f} {'':>10s} {row['rmse']:>17.4f}")
     if model in record["rows"]:
